@@ -1,0 +1,57 @@
+"""Execute chapter notebooks in place and store only the outputs that tests compare.
+
+    python scripts/run_notebook.py notebooks/01_min_max_scaling.ipynb [...]
+
+Each notebook runs top to bottom in a fresh kernel (working directory: its folder). Then the
+outputs of cells marked ``# NBVAL_CHECK_OUTPUT`` are kept (nbval compares them on every test
+run) and every other output, execution count and the saved widget state are dropped: the book
+build executes the notebooks itself, so stored figures would only bloat the repository.
+Prints each notebook's execution time.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+MARK = "NBVAL_CHECK_OUTPUT"
+
+
+def run(path: Path, timeout: int = 300) -> float:
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - start
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.execution_count = None
+        if MARK not in cell.source:
+            cell.outputs = []
+        else:
+            for out in cell.outputs:
+                if "execution_count" in out:
+                    out["execution_count"] = None
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    for path in args.notebooks:
+        seconds = run(path)
+        print(f"{path}: executed in {seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,2 +1,39 @@
-"""bnlib: the NumPy library behind the batch normalization course."""
+"""bnlib: the NumPy library behind the batch normalization course.
+
+The public API of the core modules is re-exported here; chapter-specific helpers live in
+their own modules (``bnlib.plotting``, ``bnlib.widgets``, ``bnlib.exercises``, ...), which
+this package does not import, so ``import bnlib`` stays cheap (NumPy only).
+"""
+from .batchnorm import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNormCache,
+    batchnorm2d_backward,
+    batchnorm2d_forward,
+    batchnorm_backward,
+    batchnorm_backward_staged,
+    batchnorm_forward,
+    batchnorm_inference,
+    keras_to_torch_momentum,
+    update_running_stats,
+)
+from ._validation import NonFiniteError
+from .data import load_digits, phones, rental_bikes
+from .gradcheck import gradcheck, numerical_gradient, relative_error
+from .scaling import MinMaxScaler, StandardScaler, minmax_scale, standardize
+
 __version__ = "0.1.0"
+
+__all__ = [
+    # scaling
+    "minmax_scale", "standardize", "MinMaxScaler", "StandardScaler",
+    # batch normalization
+    "BatchNormCache", "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_staged",
+    "batchnorm2d_forward", "batchnorm2d_backward", "batchnorm_inference",
+    "update_running_stats", "keras_to_torch_momentum", "BatchNorm1d", "BatchNorm2d",
+    "NonFiniteError",
+    # gradient checking
+    "numerical_gradient", "relative_error", "gradcheck",
+    # data
+    "load_digits", "rental_bikes", "phones",
+]

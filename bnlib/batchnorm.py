@@ -1,0 +1,592 @@
+"""Batch normalization in NumPy: pure forward/backward functions and thin PyTorch-like modules.
+
+The mathematics lives in pure functions, CS231n style::
+
+    y, cache = batchnorm_forward(x, gamma, beta)        # x: (N, D)
+    dx, dgamma, dbeta = batchnorm_backward(dy, cache)
+
+and the bookkeeping (train/eval mode, running statistics, parameters) in the classes
+:class:`BatchNorm1d` and :class:`BatchNorm2d`, which mirror ``torch.nn.BatchNorm1d/2d``.
+
+Conventions (the same as PyTorch):
+
+* Training mode normalizes with the batch mean and the *biased* batch variance
+  (divide by ``m``, the number of values per feature).
+* The running variance is updated with the *unbiased* batch variance (divide by ``m - 1``).
+* ``momentum`` weights the new batch: ``running = (1 - momentum) * running + momentum * batch``.
+  Keras writes the same update with ``momentum`` weighting the old value, so Keras'
+  ``momentum=0.99`` is PyTorch's (and bnlib's) ``momentum=0.01``; see
+  :func:`keras_to_torch_momentum`. ``momentum=None`` gives the cumulative (equal-weight) average.
+
+Input rules: ``x`` must be a floating-point array (float32 or float64; the result has the
+same dtype, and ``gamma``/``beta`` are cast to it). Integer input is refused with a
+``TypeError`` (as PyTorch refuses integer tensors): batch normalization works on real-valued
+activations, and silently converting would hide a bug in the caller. Inputs are never
+modified in place. NaN or infinite values raise :class:`~bnlib._validation.NonFiniteError`
+(a ``ValueError``).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validation import NonFiniteError, as_float_array, raise_non_finite, shape_text
+
+__all__ = [
+    "BatchNormCache",
+    "batchnorm_forward",
+    "batchnorm_backward",
+    "batchnorm_backward_staged",
+    "batchnorm2d_forward",
+    "batchnorm2d_backward",
+    "batchnorm_inference",
+    "update_running_stats",
+    "keras_to_torch_momentum",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "NonFiniteError",
+]
+
+
+class BatchNormCache(NamedTuple):
+    """What the backward pass needs from the forward pass.
+
+    x_hat: the normalized input, same shape as x ((N, D) or (N, C, H, W)).
+    mean, var: the batch mean and biased batch variance per feature/channel, shape (D,) or (C,).
+    inv_std: ``1 / sqrt(var + eps)``, shape (D,) or (C,).
+    gamma: the scale used in the forward pass (cast to x's dtype), shape (D,) or (C,).
+    eps: the constant added to the variance.
+    """
+
+    x_hat: np.ndarray
+    mean: np.ndarray
+    var: np.ndarray
+    inv_std: np.ndarray
+    gamma: np.ndarray
+    eps: float
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout helpers. A 1d batch is handled as (N, D) and reduced over axis 0. A 2d batch
+# (N, C, H, W) is handled as the view (N, C, L) with L = H * W and reduced over axes 0 and 2;
+# per-channel vectors broadcast against it as (C, 1).
+# ---------------------------------------------------------------------------------------------
+
+def _view(a: np.ndarray) -> np.ndarray:
+    return a if a.ndim == 2 else a.reshape(a.shape[0], a.shape[1], -1)
+
+
+def _count(v: np.ndarray) -> int:
+    """Number of values per feature/channel in the (N, D) or (N, C, L) view."""
+    return v.shape[0] if v.ndim == 2 else v.shape[0] * v.shape[2]
+
+
+def _sum(v: np.ndarray) -> np.ndarray:
+    """Per-feature sum: over N for (N, D); over L (contiguous, pairwise) then N for (N, C, L)."""
+    if v.ndim == 2:
+        return np.add.reduce(v, axis=0)
+    return np.add.reduce(np.add.reduce(v, axis=2), axis=0)
+
+
+def _sum_prod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-feature sum of ``a * b`` without allocating the product."""
+    if a.ndim == 2:
+        return np.einsum("nd,nd->d", a, b)
+    return np.einsum("ncl,ncl->c", a, b)
+
+
+def _bc(p: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """A per-feature vector shaped to broadcast against the view ``v``."""
+    return p if v.ndim == 2 else p[:, None]
+
+
+def _expected(kind: str, n=None) -> str:
+    if kind == "1d":
+        return f"(N, {n if n is not None else 'D'})"
+    return f"(N, {n if n is not None else 'C'}, H, W)"
+
+
+def _check_x(x, func: str, kind: str, *, training: bool, name: str = "x") -> np.ndarray:
+    ndim = 2 if kind == "1d" else 4
+    a = as_float_array(x, func, name, _expected(kind), ndim=ndim)
+    unit = "feature" if kind == "1d" else "channel"
+    if a.shape[0] == 0 or a.size == 0:
+        raise ValueError(
+            f"{func}: {name} has shape {a.shape}, an empty batch; expected shape "
+            f"{_expected(kind, a.shape[1])} with N >= 1 and at least one {unit}"
+        )
+    if training:
+        m = a.shape[0] if kind == "1d" else a.shape[0] * a.shape[2] * a.shape[3]
+        if m < 2:
+            owner = func.split(".")[0]
+            if kind == "1d":
+                need = f"expected shape (N, {a.shape[1]}) with N >= 2"
+            else:
+                need = f"expected shape (N, {a.shape[1]}, H, W) with N * H * W >= 2"
+            raise ValueError(
+                f"{owner} in training mode needs at least 2 samples per {unit}, got a batch of "
+                f"{m} ({func}: {name} has shape {a.shape}; {need}). Use eval mode "
+                f"(running statistics) for single samples."
+            )
+    return a
+
+
+def _check_vector(p, func: str, name: str, n: int, dtype, unit: str) -> np.ndarray:
+    a = np.asarray(p)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{func}: {name} has dtype {a.dtype} and shape {a.shape}; expected a float array of "
+            f"shape ({n},)"
+        )
+    if a.shape != (n,):
+        raise ValueError(
+            f"{func}: {name} has shape {a.shape} but x has {n} {unit}s; expected {name} of "
+            f"shape ({n},)"
+        )
+    a = a.astype(dtype, copy=False)
+    if not np.isfinite(a).all():
+        raise_non_finite(a, func, name, (n,))
+    return a
+
+
+def _check_eps(eps, func: str) -> float:
+    eps = float(eps)
+    if not (eps >= 0.0 and np.isfinite(eps)):
+        raise ValueError(f"{func}: eps is {eps}; expected a finite number >= 0")
+    return eps
+
+
+# ---------------------------------------------------------------------------------------------
+# The mathematics (x already validated).
+# ---------------------------------------------------------------------------------------------
+
+def _forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, func: str):
+    v = _view(x)
+    m = _count(v)
+    dt = x.dtype.type
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = _sum(v) / dt(m)
+        if not np.isfinite(mean).all():
+            raise_non_finite(x, func, "x", x.shape)
+        xc = v - _bc(mean, v)  # new array: x itself is never modified
+        # Two-pass variance with a correction term: in float32 the first mean can be off by
+        # far more than eps when |mean| >> std (e.g. mean 1e4, std 1). Centring first makes
+        # the second sum accurate, and the correction `mc` repairs the mean.
+        mc = _sum(xc) / dt(m)
+        var = _sum_prod(xc, xc) / dt(m) - mc * mc
+        if not np.isfinite(var).all():
+            raise_non_finite(x, func, "x", x.shape)
+    np.maximum(var, 0, out=var)
+    inv_std = 1 / np.sqrt(var + dt(eps))
+    if np.any(np.abs(mc) * inv_std > 4 * np.finfo(dt).eps):
+        xc -= _bc(mc, v)
+        mean = mean + mc
+    x_hat = xc
+    x_hat *= _bc(inv_std, v)
+    y = x_hat * _bc(gamma, v)
+    y += _bc(beta, v)
+    cache = BatchNormCache(x_hat.reshape(x.shape), mean, var, inv_std, gamma, eps)
+    return y.reshape(x.shape), cache
+
+
+def _check_dy(dy, cache, func: str, kind: str) -> np.ndarray:
+    if not isinstance(cache, BatchNormCache):
+        raise TypeError(
+            f"{func}: cache is a {type(cache).__name__}; expected the BatchNormCache returned "
+            f"by the forward pass"
+        )
+    shape = cache.x_hat.shape
+    d = as_float_array(dy, func, "dy", shape, ndim=len(shape))
+    if d.shape != shape:
+        raise ValueError(
+            f"{func}: dy has shape {d.shape}; expected shape {shape_text(shape)} (the shape of "
+            f"the forward output)"
+        )
+    return d.astype(cache.x_hat.dtype, copy=False)
+
+
+def _backward(dy: np.ndarray, cache: BatchNormCache, func: str):
+    x_hat = _view(cache.x_hat)
+    g = _view(dy)
+    m = _count(x_hat)
+    dt = x_hat.dtype.type
+    with np.errstate(over="ignore", invalid="ignore"):
+        dbeta = _sum(g)
+        dgamma = _sum_prod(g, x_hat)
+    if not (np.isfinite(dbeta).all() and np.isfinite(dgamma).all()):
+        raise_non_finite(dy, func, "dy", dy.shape)
+    # dx = gamma * inv_std / m * (m * dy - dbeta - x_hat * dgamma)
+    k = cache.gamma * cache.inv_std
+    dx = g * _bc(k, g)
+    t = x_hat * _bc(k * dgamma / dt(m), g)
+    t += _bc(k * dbeta / dt(m), g)
+    dx -= t
+    return dx.reshape(dy.shape), dgamma, dbeta
+
+
+# ---------------------------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------------------------
+
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    """Batch normalization in training mode: normalize each feature with the batch statistics,
+    then scale by ``gamma`` and shift by ``beta``.
+
+    x: (N, D) mini-batch, float32 or float64, N >= 2.
+    gamma, beta: (D,) scale and shift (cast to x's dtype).
+    eps: added to the variance before the square root.
+
+    Returns ``y`` (N, D), same dtype as x, and a :class:`BatchNormCache` for
+    :func:`batchnorm_backward`. ``y = gamma * (x - mean) / sqrt(var + eps) + beta`` with the
+    batch mean and the biased batch variance ``var = mean((x - mean)**2)``, as
+    ``torch.nn.functional.batch_norm(..., training=True)``.
+    """
+    func = "batchnorm_forward"
+    x = _check_x(x, func, "1d", training=True)
+    d = x.shape[1]
+    gamma = _check_vector(gamma, func, "gamma", d, x.dtype, "feature")
+    beta = _check_vector(beta, func, "beta", d, x.dtype, "feature")
+    return _forward(x, gamma, beta, _check_eps(eps, func), func)
+
+
+def batchnorm_backward(dy, cache):
+    """Backward pass of :func:`batchnorm_forward` with the compact formula.
+
+    dy: (N, D) upstream gradient dL/dy. cache: from :func:`batchnorm_forward`.
+    Returns dx (N, D), dgamma (D,), dbeta (D,)::
+
+        dbeta  = sum_n dy
+        dgamma = sum_n dy * x_hat
+        dx     = gamma / (m * sqrt(var + eps)) * (m * dy - dbeta - x_hat * dgamma)
+
+    with m = N. Also accepts a cache from :func:`batchnorm2d_forward` (then m = N * H * W).
+    """
+    func = "batchnorm_backward"
+    kind = "1d" if getattr(cache, "x_hat", np.empty((0, 0))).ndim == 2 else "2d"
+    dy = _check_dy(dy, cache, func, kind)
+    return _backward(dy, cache, func)
+
+
+def batchnorm_backward_staged(dy, cache, return_intermediates=False):
+    """Backward pass of :func:`batchnorm_forward`, node by node through the computational graph.
+
+    Gives the same result as :func:`batchnorm_backward` (up to rounding) and is meant for
+    reading. The forward graph, per feature, with m values in the batch::
+
+        1 mu    = mean(x)               6 istd  = 1 / std
+        2 xmu   = x - mu                7 x_hat = xmu * istd
+        3 sq    = xmu ** 2              8 gx    = gamma * x_hat
+        4 var   = mean(sq)              9 y     = gx + beta
+        5 std   = sqrt(var + eps)
+
+    dy: (N, D) (or (N, C, H, W) with a cache from :func:`batchnorm2d_forward`).
+    Returns dx, dgamma, dbeta; with ``return_intermediates=True`` also a dict of the gradient
+    at every node (``"dx_hat"``, ``"distd"``, ``"dstd"``, ``"dvar"``, ``"dsq"``, ``"dxmu"``,
+    ``"dmu"``, ...).
+    """
+    func = "batchnorm_backward_staged"
+    kind = "1d" if getattr(cache, "x_hat", np.empty((0, 0))).ndim == 2 else "2d"
+    dy = _check_dy(dy, cache, func, kind)
+    x_hat = _view(cache.x_hat)
+    g = _view(dy)
+    m = _count(x_hat)
+    std = np.sqrt(cache.var + cache.var.dtype.type(cache.eps))
+    xmu = x_hat * _bc(std, g)          # recompute node 2 from the cache
+    istd = cache.inv_std
+    # 9: y = gx + beta
+    dbeta = _sum(g)
+    dgx = g
+    # 8: gx = gamma * x_hat
+    dgamma = _sum(dgx * x_hat)
+    dx_hat = dgx * _bc(cache.gamma, g)
+    # 7: x_hat = xmu * istd  (xmu reaches y on two paths; this is the first)
+    distd = _sum(dx_hat * xmu)
+    dxmu1 = dx_hat * _bc(istd, g)
+    # 6: istd = 1 / std
+    dstd = -distd / std**2
+    # 5: std = sqrt(var + eps)
+    dvar = dstd * 0.5 / std
+    # 4: var = mean(sq)
+    dsq = np.ones_like(g) * _bc(dvar / m, g)
+    # 3: sq = xmu ** 2  (the second path to xmu)
+    dxmu2 = 2 * xmu * dsq
+    # 2: xmu = x - mu
+    dxmu = dxmu1 + dxmu2
+    dx1 = dxmu
+    dmu = -_sum(dxmu)
+    # 1: mu = mean(x)
+    dx2 = np.ones_like(g) * _bc(dmu / m, g)
+    dx = (dx1 + dx2).reshape(dy.shape)
+    if not return_intermediates:
+        return dx, dgamma, dbeta
+    shape = dy.shape
+    steps = {
+        "dbeta": dbeta, "dgamma": dgamma, "dx_hat": dx_hat.reshape(shape), "distd": distd,
+        "dstd": dstd, "dvar": dvar, "dsq": dsq.reshape(shape), "dxmu": dxmu.reshape(shape),
+        "dmu": dmu, "dx": dx,
+    }
+    return dx, dgamma, dbeta, steps
+
+
+def batchnorm2d_forward(x, gamma, beta, eps=1e-5):
+    """Per-channel batch normalization of images in training mode.
+
+    x: (N, C, H, W), float32 or float64, N * H * W >= 2. gamma, beta: (C,).
+    Statistics are taken over (N, H, W) for each channel, as ``torch.nn.BatchNorm2d``.
+    Returns y (N, C, H, W), same dtype as x, and a :class:`BatchNormCache` (mean, var,
+    inv_std of shape (C,)).
+    """
+    func = "batchnorm2d_forward"
+    x = _check_x(x, func, "2d", training=True)
+    c = x.shape[1]
+    gamma = _check_vector(gamma, func, "gamma", c, x.dtype, "channel")
+    beta = _check_vector(beta, func, "beta", c, x.dtype, "channel")
+    return _forward(x, gamma, beta, _check_eps(eps, func), func)
+
+
+def batchnorm2d_backward(dy, cache):
+    """Backward pass of :func:`batchnorm2d_forward`.
+
+    dy: (N, C, H, W). Returns dx (N, C, H, W), dgamma (C,), dbeta (C,); the compact formula
+    of :func:`batchnorm_backward` with m = N * H * W values per channel.
+    """
+    func = "batchnorm2d_backward"
+    dy = _check_dy(dy, cache, func, "2d")
+    return _backward(dy, cache, func)
+
+
+def batchnorm_inference(x, running_mean, running_var, gamma, beta, eps=1e-5):
+    """Batch normalization in evaluation mode, with fixed (running) statistics.
+
+    x: (N, D) or (N, C, H, W) (chosen by ``x.ndim``); any N >= 1, including a single sample.
+    running_mean, running_var, gamma, beta: (D,) or (C,).
+    Returns ``y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta``, same shape
+    and dtype as x. Each sample's output depends only on that sample.
+    """
+    func = "batchnorm_inference"
+    a = as_float_array(x, func, "x", "(N, D) or (N, C, H, W)", ndim=(2, 4))
+    kind = "1d" if a.ndim == 2 else "2d"
+    a = _check_x(a, func, kind, training=False)
+    return _inference(a, running_mean, running_var, gamma, beta, eps, func, kind)[0]
+
+
+def _inference(x, running_mean, running_var, gamma, beta, eps, func, kind):
+    n = x.shape[1]
+    unit = "feature" if kind == "1d" else "channel"
+    rm = _check_vector(running_mean, func, "running_mean", n, x.dtype, unit)
+    rv = _check_vector(running_var, func, "running_var", n, x.dtype, unit)
+    if (rv < 0).any():
+        raise ValueError(f"{func}: running_var (shape {rv.shape}) has negative entries; expected "
+                         f"variances >= 0")
+    g = _check_vector(gamma, func, "gamma", n, x.dtype, unit)
+    b = _check_vector(beta, func, "beta", n, x.dtype, unit)
+    eps = _check_eps(eps, func)
+    v = _view(x)
+    if not np.isfinite(x).all():
+        raise_non_finite(x, func, "x", x.shape)
+    inv_std = 1 / np.sqrt(rv + x.dtype.type(eps))
+    x_hat = v - _bc(rm, v)
+    x_hat *= _bc(inv_std, v)
+    y = x_hat * _bc(g, v)
+    y += _bc(b, v)
+    return y.reshape(x.shape), x_hat.reshape(x.shape), inv_std
+
+
+def update_running_stats(running_mean, running_var, batch_mean, batch_var_unbiased, momentum):
+    """One update of the running statistics, PyTorch convention.
+
+    All arrays: (D,) or (C,). ``momentum`` in [0, 1] weights the new batch::
+
+        new_mean = (1 - momentum) * running_mean + momentum * batch_mean
+        new_var  = (1 - momentum) * running_var  + momentum * batch_var_unbiased
+
+    Keras' ``momentum`` weights the *old* value instead: Keras ``momentum=0.99`` equals
+    ``momentum=keras_to_torch_momentum(0.99) = 0.01`` here. PyTorch (and bnlib) feed the
+    *unbiased* batch variance (divide by m - 1) into ``running_var``.
+    Returns new arrays (new_mean, new_var); the inputs are not modified.
+    """
+    func = "update_running_stats"
+    momentum = float(momentum)
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"{func}: momentum is {momentum}; expected a number in [0, 1] "
+                         f"(PyTorch convention: the weight of the new batch)")
+    arrays = {}
+    names = ("running_mean", "running_var", "batch_mean", "batch_var_unbiased")
+    values = (running_mean, running_var, batch_mean, batch_var_unbiased)
+    first = None
+    for name, value in zip(names, values):
+        a = as_float_array(value, func, name, "(D,)", ndim=1, integers="convert")
+        if first is None:
+            first = a.shape
+        elif a.shape != first:
+            raise ValueError(f"{func}: {name} has shape {a.shape}; expected shape "
+                             f"{shape_text(first)} (the shape of running_mean)")
+        arrays[name] = a
+    new_mean = (1 - momentum) * arrays["running_mean"] + momentum * arrays["batch_mean"]
+    new_var = (1 - momentum) * arrays["running_var"] + momentum * arrays["batch_var_unbiased"]
+    return new_mean, new_var
+
+
+def keras_to_torch_momentum(m):
+    """Convert a Keras ``BatchNormalization(momentum=m)`` to the PyTorch/bnlib convention.
+
+    Keras: ``running = m * running + (1 - m) * batch`` (m weights the old value, default 0.99).
+    PyTorch/bnlib: ``running = (1 - momentum) * running + momentum * batch`` (default 0.1).
+    So ``momentum = 1 - m``; Keras' 0.99 is 0.01 here. The map is its own inverse.
+    """
+    m = float(m)
+    if not 0.0 <= m <= 1.0:
+        raise ValueError(f"keras_to_torch_momentum: m is {m}; expected a number in [0, 1]")
+    return 1.0 - m
+
+
+# ---------------------------------------------------------------------------------------------
+# Modules
+# ---------------------------------------------------------------------------------------------
+
+class _BatchNorm:
+    _kind = "1d"
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True):
+        name = type(self).__name__
+        if int(num_features) != num_features or num_features < 1:
+            raise ValueError(f"{name}: num_features is {num_features!r}; expected an int >= 1")
+        if momentum is not None and not 0.0 <= float(momentum) <= 1.0:
+            raise ValueError(f"{name}: momentum is {momentum}; expected a number in [0, 1] or "
+                             f"None (PyTorch convention: the weight of the new batch)")
+        self.num_features = int(num_features)
+        self.eps = _check_eps(eps, name)
+        self.momentum = None if momentum is None else float(momentum)
+        self.affine = bool(affine)
+        n = self.num_features
+        self.gamma = np.ones(n) if affine else None
+        self.beta = np.zeros(n) if affine else None
+        self.dgamma = np.zeros(n) if affine else None
+        self.dbeta = np.zeros(n) if affine else None
+        self.running_mean = np.zeros(n)
+        self.running_var = np.ones(n)
+        self.num_batches_tracked = 0
+        self.training = True
+        self._cache = None
+        self._cache_training = True
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.num_features}, eps={self.eps}, "
+                f"momentum={self.momentum}, affine={self.affine})")
+
+    def train(self, mode: bool = True):
+        """Switch to training mode (batch statistics, running statistics updated). Returns self."""
+        self.training = bool(mode)
+        return self
+
+    def eval(self):
+        """Switch to evaluation mode (running statistics, nothing updated). Returns self."""
+        return self.train(False)
+
+    def parameters(self) -> list:
+        """``[gamma, beta]`` (the arrays themselves, updated in place by SGD); [] if not affine."""
+        return [self.gamma, self.beta] if self.affine else []
+
+    def gradients(self) -> list:
+        """``[dgamma, dbeta]`` from the last :meth:`backward`, aligned with :meth:`parameters`."""
+        return [self.dgamma, self.dbeta] if self.affine else []
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def _gamma_beta(self, dtype):
+        n = self.num_features
+        if self.affine:
+            return self.gamma.astype(dtype, copy=False), self.beta.astype(dtype, copy=False)
+        return np.ones(n, dtype), np.zeros(n, dtype)
+
+    def forward(self, x):
+        """Normalize x: batch statistics in training mode, running statistics in eval mode.
+
+        Training mode also updates ``running_mean``/``running_var`` (new arrays are assigned,
+        so earlier references keep their values) and ``num_batches_tracked``.
+        """
+        kind = self._kind
+        func = f"{type(self).__name__}.forward"
+        x = _check_x(x, func, kind, training=self.training)
+        if x.shape[1] != self.num_features:
+            unit = "features" if kind == "1d" else "channels"
+            raise ValueError(
+                f"{func}: x has shape {x.shape} with {x.shape[1]} {unit}; expected shape "
+                f"{_expected(kind, self.num_features)} (num_features={self.num_features})"
+            )
+        gamma, beta = self._gamma_beta(x.dtype)
+        if not self.training:
+            y, x_hat, inv_std = _inference(x, self.running_mean, self.running_var, gamma, beta,
+                                           self.eps, func, kind)
+            self._cache = BatchNormCache(x_hat, self.running_mean, self.running_var, inv_std,
+                                         gamma, self.eps)
+            self._cache_training = False
+            return y
+        y, cache = _forward(x, gamma, beta, self.eps, func)
+        self._cache = cache
+        self._cache_training = True
+        m = _count(_view(x))
+        self.num_batches_tracked += 1
+        factor = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
+        unbiased = cache.var.astype(np.float64) * (m / (m - 1))
+        self.running_mean, self.running_var = update_running_stats(
+            self.running_mean, self.running_var, cache.mean.astype(np.float64), unbiased, factor)
+        return y
+
+    def backward(self, dy):
+        """Backward pass of the last :meth:`forward`: returns dx (same shape as x) and stores
+        ``dgamma``/``dbeta`` (float64, like the parameters).
+
+        In eval mode the statistics are constants, so ``dx = dy * gamma / sqrt(running_var + eps)``.
+        """
+        func = f"{type(self).__name__}.backward"
+        if self._cache is None:
+            raise RuntimeError(f"{func}: call forward(x) before backward(dy)")
+        cache = self._cache
+        dy = _check_dy(dy, cache, func, self._kind)
+        if self._cache_training:
+            dx, dgamma, dbeta = _backward(dy, cache, func)
+        else:
+            g = _view(dy)
+            dbeta = _sum(g)
+            dgamma = _sum_prod(g, _view(cache.x_hat))
+            if not (np.isfinite(dbeta).all() and np.isfinite(dgamma).all()):
+                raise_non_finite(dy, func, "dy", dy.shape)
+            dx = (g * _bc(cache.gamma * cache.inv_std, g)).reshape(dy.shape)
+        if self.affine:
+            self.dgamma = dgamma.astype(np.float64)
+            self.dbeta = dbeta.astype(np.float64)
+        return dx
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, D) activations, like ``torch.nn.BatchNorm1d`` for 2-D input.
+
+    num_features: D. eps: added to the variance. momentum: weight of the new batch in the
+    running statistics (PyTorch convention; Keras' momentum=0.99 is momentum=0.01 here);
+    None gives the cumulative average over all batches seen. affine: learn gamma and beta.
+
+    Attributes: ``gamma`` (D,) = 1 and ``beta`` (D,) = 0 at the start (PyTorch calls them
+    ``weight`` and ``bias``; None if not affine), ``dgamma``/``dbeta`` after :meth:`backward`,
+    ``running_mean`` (D,) = 0, ``running_var`` (D,) = 1 (updated with the unbiased batch
+    variance), ``num_batches_tracked``, ``training``.
+
+    Differences from PyTorch: parameters and running statistics are float64 NumPy arrays;
+    computations run in the dtype of x (float32 in, float32 out); no ``track_running_stats``
+    option (running statistics are always tracked); 3-D (N, C, L) input is not supported.
+    """
+
+    _kind = "1d"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Per-channel batch normalization of (N, C, H, W) images, like ``torch.nn.BatchNorm2d``.
+
+    num_features: C. Statistics are taken over (N, H, W); gamma, beta, running_mean,
+    running_var have shape (C,). Training needs N * H * W >= 2 (as PyTorch). Everything else
+    as :class:`BatchNorm1d`.
+    """
+
+    _kind = "2d"

@@ -1,0 +1,588 @@
+"""End to end: every chapter notebook runs in a real JupyterLab and its widgets respond.
+
+One JupyterLab server (started from this Python environment on 127.0.0.1 with a random port
+and token, serving a temporary copy of ``notebooks/``) and one headless Debian Chromium driven
+by Playwright serve the whole session; each notebook gets a fresh page and kernel. Per notebook:
+
+1. open it, run all cells, wait for the kernel to be idle;
+2. assert no cell shows an error and every widget rendered (no "Loading widget..." or
+   "Error displaying widget" left);
+3. move one control (from ``SPECS`` below, else the first slider found) and assert the widget's
+   displayed output (figure or text) changes;
+4. where a "Check" button exists, set a wrong then a right state (from ``SPECS``) and assert
+   the feedback text; without a spec, press "Check" and assert a verdict appears.
+
+Screenshots go to ``_build/e2e_screenshots/`` (override with ``BN_E2E_SCREENSHOTS``).
+``BN_E2E_NOTEBOOKS`` points the test at another folder of notebooks (to try the harness).
+Without Chromium or Playwright the test skips, unless ``CI`` is set: then it fails.
+
+Run it alone: ``.venv/bin/pytest tests/test_jupyterlab_e2e.py -v``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = Path(os.environ.get("BN_E2E_NOTEBOOKS", REPO / "notebooks"))
+SCREENSHOTS = Path(os.environ.get("BN_E2E_SCREENSHOTS", REPO / "_build" / "e2e_screenshots"))
+CHROMIUM = os.environ.get("BN_E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+RUN_TIMEOUT_S = 180  # running all cells of one notebook
+WIDGET_TIMEOUT_S = 30  # widgets rendering after the run
+CHANGE_TIMEOUT_S = 15  # a widget's output changing after one control move
+
+
+# --- What to do in each notebook ----------------------------------------------------------
+# Controls are found by their label (the ipywidgets ``description``; a regular expression
+# searched in the label text). Values are typed as text: into a slider's readout, as a
+# dropdown / toggle-button option label, or into a text box.
+
+
+@dataclass(frozen=True)
+class Move:
+    """Change ``control`` (to ``value``; None: one arrow-key step or a click) and expect the
+    widget holding it to show a different figure or text."""
+
+    control: str
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """Set ``wrong`` then ``right`` ((label, value) pairs), pressing ``button`` after each,
+    and expect feedback containing ``wrong_text`` then ``right_text``. ``where`` is a label
+    inside the exercise's widget (default: the first control of ``right``)."""
+
+    wrong: tuple[tuple[str, str], ...]
+    right: tuple[tuple[str, str], ...]
+    wrong_text: str = "Not yet"
+    right_text: str = "Correct"
+    button: str = "Check"
+    where: str | None = None
+
+
+@dataclass(frozen=True)
+class Spec:
+    moves: tuple[Move, ...] = ()
+    exercises: tuple[Exercise, ...] = ()
+    notes: str = ""
+
+
+SPECS: dict[str, Spec] = {
+    # filled in as chapters land; a notebook without an entry gets the generic checks
+}
+
+
+def _skip_or_fail(reason: str):
+    if IN_CI:
+        pytest.fail(f"{reason} (CI is set, so this is an error rather than a skip)")
+    pytest.skip(reason)
+
+
+def _notebooks() -> list[str]:
+    return sorted(p.name for p in NOTEBOOKS_DIR.glob("[0-9]*.ipynb"))
+
+
+# --- Server and browser (one of each per session) ------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_lab_settings(settings_dir: Path) -> None:
+    """User settings for a quiet, testable JupyterLab: every cell attached to the DOM (no
+    virtual scrolling), no news or update checks, no autosave into the served copy."""
+    settings = {
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false", "checkForUpdates": False},
+        "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+    }
+    for rel, value in settings.items():
+        path = settings_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+
+
+class LabServer:
+    """A JupyterLab process serving ``root``; everything it writes stays under ``home``."""
+
+    def __init__(self, root: Path, home: Path):
+        self.root, self.home = root, home
+        self.port = _free_port()
+        self.token = secrets.token_hex(16)
+        self.base = f"http://127.0.0.1:{self.port}/"
+        self.log_path = home / "jupyterlab.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 90) -> None:
+        settings, workspaces = self.home / "settings", self.home / "workspaces"
+        _write_lab_settings(settings)
+        workspaces.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
+                         ("IPYTHONDIR", "ipython")]:
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+            env[var] = str(self.home / sub)
+        env["JUPYTERLAB_SETTINGS_DIR"] = str(settings)
+        env["JUPYTERLAB_WORKSPACES_DIR"] = str(workspaces)
+        env.pop("MPLBACKEND", None)  # the kernel uses the inline backend, as for a learner
+        cmd = [
+            sys.executable, "-m", "jupyter", "lab", "--no-browser",
+            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={workspaces}",
+            "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",  # no queries to PyPI
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers often run as root
+            cmd.append("--allow-root")
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(cmd, cwd=self.home, env=env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with {self.proc.returncode}:\n"
+                                   + self.log_tail())
+            try:
+                self.api("GET", "api/status")
+                self.api("GET", "lab", raw=True)
+                return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.3)
+        raise RuntimeError(f"JupyterLab did not answer within {timeout} s:\n" + self.log_tail())
+
+    def api(self, method: str, path: str, raw: bool = False):
+        req = urllib.request.Request(self.base + path, method=method,
+                                     headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            body = resp.read()
+        return body if raw or not body else json.loads(body)
+
+    def shutdown_kernels(self) -> None:
+        """Stop every notebook session (and so its kernel) so the next notebook starts clean."""
+        try:
+            for session in self.api("GET", "api/sessions") or []:
+                self.api("DELETE", f"api/sessions/{session['id']}")
+        except (urllib.error.URLError, OSError):
+            pass
+
+    def url(self, notebook: str, workspace: str) -> str:
+        query = urllib.parse.urlencode({"reset": "", "token": self.token})
+        return (f"{self.base}lab/workspaces/{workspace}/tree/"
+                f"{urllib.parse.quote(notebook)}?{query}")
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 20) -> None:
+        """Terminate the process we started (it shuts its kernels down), kill on timeout."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)  # the group we created: the server and its kernels
+                self.proc.wait(timeout=10)
+        if getattr(self, "_log", None):
+            self._log.close()
+
+
+@pytest.fixture(scope="session")
+def sync_playwright_api():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _skip_or_fail("playwright is not installed (pip install playwright)")
+    if not Path(CHROMIUM).exists():
+        _skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    return sync_playwright
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory, sync_playwright_api):
+    home = tmp_path_factory.mktemp("jupyterlab")
+    root = home / "notebooks"
+    shutil.copytree(NOTEBOOKS_DIR, root,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    server = LabServer(root, home)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(sync_playwright_api):
+    with sync_playwright_api() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="session")
+def context(browser):
+    """One context for the session, so JupyterLab's scripts come from the HTTP cache after the
+    first notebook; each notebook still gets its own page, workspace and kernel."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def page(context, lab):
+    pg = context.new_page()
+    pg.set_default_timeout(20_000)
+    console_errors: list[str] = []
+    pg.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: console_errors.append(str(e)))
+    pg.console_errors = console_errors
+    try:
+        yield pg
+    finally:
+        pg.close()
+        lab.shutdown_kernels()
+
+
+# --- Page helpers ---------------------------------------------------------------------------
+
+JS_OPEN = """async (timeoutMs) => {
+  const t0 = Date.now();
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+  while (!(window.jupyterapp && window.jupyterapp.shell && window.jupyterapp.shell.currentWidget
+           && window.jupyterapp.shell.currentWidget.sessionContext
+           && window.jupyterapp.shell.currentWidget.content
+           && window.jupyterapp.shell.currentWidget.content.model)) {
+    if (Date.now() - t0 > timeoutMs) throw new Error('the notebook did not open');
+    const accept = document.querySelector('.jp-Dialog .jp-mod-accept');
+    if (accept) accept.click();
+    await sleep(100);
+  }
+  const panel = window.jupyterapp.shell.currentWidget;
+  await panel.context.ready;
+  await panel.sessionContext.ready;
+  // Errors the kernel reports outside a cell's output (e.g. raised by a widget callback;
+  // JupyterLab shows those only in its log console).
+  window.bnKernelErrors = [];
+  const watch = (kernel) => kernel && kernel.iopubMessage.connect((_, msg) => {
+    const c = msg.content, t = msg.header.msg_type;
+    if (t === 'error') window.bnKernelErrors.push(`${c.ename}: ${c.evalue}`);
+    if (t === 'stream' && c.name === 'stderr' && /Traceback|Error:/.test(c.text))
+      window.bnKernelErrors.push(c.text.slice(-600));
+  });
+  watch(panel.sessionContext.session && panel.sessionContext.session.kernel);
+  panel.sessionContext.kernelChanged.connect((_, change) => watch(change.newValue));
+  while (!panel.sessionContext.session || !panel.sessionContext.session.kernel
+         || panel.sessionContext.session.kernel.status !== 'idle') {
+    if (Date.now() - t0 > timeoutMs) throw new Error('the kernel did not become idle');
+    const accept = document.querySelector('.jp-Dialog .jp-mod-accept');
+    if (accept) accept.click();
+    await sleep(100);
+  }
+  return panel.context.path;
+}"""
+
+JS_RUN_ALL = """async (timeoutMs) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+  const t0 = Date.now();
+  const run = window.jupyterapp.commands.execute('notebook:run-all-cells');
+  const limit = new Promise((_, rej) => setTimeout(() => rej(new Error('run all timed out')),
+                                                   timeoutMs));
+  const ok = await Promise.race([run, limit]);
+  while (panel.sessionContext.session.kernel.status !== 'idle') {
+    if (Date.now() - t0 > timeoutMs) throw new Error('the kernel stayed busy');
+    await sleep(100);
+  }
+  return {ok: ok !== false, seconds: (Date.now() - t0) / 1000};
+}"""
+
+JS_CELL_ERRORS = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const found = [];
+  let index = 0;
+  for (const cell of panel.content.model.cells) {
+    if (cell.type === 'code') {
+      for (let i = 0; i < cell.outputs.length; i++) {
+        const o = cell.outputs.get(i).toJSON();
+        if (o.output_type === 'error') {
+          found.push(`cell ${index}: ${o.ename}: ${o.evalue}`);
+        }
+      }
+      if (cell.executionCount === null) found.push(`cell ${index}: not executed`);
+    }
+    index += 1;
+  }
+  for (const el of document.querySelectorAll(
+      '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')) {
+    const text = el.innerText;
+    if (/Traceback|Error:/.test(text)) found.push('stderr: ' + text.slice(-600));
+  }
+  for (const e of window.bnKernelErrors || []) found.push('kernel: ' + e);
+  return found;
+}"""
+
+# A cell's own outputs (not those nested in an Output widget); a widget view holds
+# a .jupyter-widgets element once rendered and the text "Loading widget..." before.
+CELL_OUTPUTS = ".jp-Notebook .jp-Cell-outputArea > .jp-OutputArea-child > .jp-OutputArea-output"
+
+JS_WIDGET_STATUS = """(sel) => {
+  const outputs = [...document.querySelectorAll(sel)];
+  const views = outputs.filter(v => v.querySelector(':scope > .jupyter-widgets'));
+  const loading = outputs.filter(v => /Loading widget\\.\\.\\./.test(v.innerText)
+                                      && !v.querySelector('.jupyter-widgets'));
+  const broken = [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output')]
+      .filter(v => /Error displaying widget/.test(v.innerText));
+  return {views: views.length, loading: loading.length,
+          broken: broken.map(v => v.innerText.slice(0, 300))};
+}"""
+
+
+def _label_regex(label: str) -> re.Pattern:
+    return re.compile(label, re.IGNORECASE)
+
+
+def _widget_areas(page):
+    return page.locator(CELL_OUTPUTS).filter(has=page.locator(":scope > .jupyter-widgets"))
+
+
+def _area_with_label(page, label: str):
+    """The displayed widget (one cell output) holding a control labelled ``label``."""
+    areas = _widget_areas(page).filter(
+        has=page.locator(".widget-label", has_text=_label_regex(label)))
+    assert areas.count() >= 1, f"no widget with a control labelled {label!r}"
+    return areas.first
+
+
+def _control(area, label: str):
+    """The row (slider, dropdown, ...) whose description matches ``label``."""
+    rows = area.locator(".widget-inline-hbox, .widget-hbox, .widget-toggle-buttons, "
+                        ".widget-radio, .widget-checkbox").filter(
+        has=area.page.locator(":scope > .widget-label", has_text=_label_regex(label)))
+    assert rows.count() >= 1, f"no control labelled {label!r}"
+    return rows.first
+
+
+def _snapshot(area) -> tuple:
+    """What the learner sees of a widget: its figure(s) and the text of its outputs."""
+    return area.evaluate("""el => [
+        [...el.querySelectorAll('img')].map(i => i.src),
+        [...el.querySelectorAll('.widget-output, .widget-html, .widget-label-basic')]
+            .map(e => e.innerText).join('\\n')]""")
+
+
+def _wait_for_change(area, before: tuple, what: str) -> tuple:
+    deadline = time.monotonic() + CHANGE_TIMEOUT_S
+    n_images = len(before[0])
+    last = None
+    while time.monotonic() < deadline:
+        now = _snapshot(area)
+        settled = len(now[0]) >= n_images and all(now[0])
+        if now != before and settled and now == last:
+            return now
+        last = now
+        area.page.wait_for_timeout(150)
+    raise AssertionError(f"{what}: the widget's output did not change within "
+                         f"{CHANGE_TIMEOUT_S} s")
+
+
+def _set_control(row, value: str | None) -> None:
+    """Set a control like a learner would: type into a slider's readout, pick an option,
+    click a toggle, type into a text box; value None: one arrow-key step on a slider."""
+    classes = row.get_attribute("class") or ""
+    page = row.page
+    if "widget-slider" in classes:
+        readout = row.locator(".widget-readout")
+        editable = readout.count() and readout.get_attribute("contenteditable") == "true"
+        if value is not None and editable:
+            readout.evaluate("(el, v) => { el.focus(); el.textContent = v; }", value)
+            readout.press("Enter")
+            return
+        handle = row.locator(".noUi-handle").first
+        if value is None:
+            now = float(handle.get_attribute("aria-valuenow") or 0)
+            top = float(handle.get_attribute("aria-valuemax") or 0)
+            handle.press("ArrowLeft" if now >= top else "ArrowRight")
+            return
+        # selection slider: step with the keyboard until the readout shows the value
+        for key in ("ArrowRight", "ArrowLeft"):
+            for _ in range(60):
+                if readout.inner_text().strip() == value:
+                    return
+                previous = readout.inner_text()
+                handle.press(key)
+                page.wait_for_timeout(30)
+                if readout.inner_text() == previous:
+                    break
+        raise AssertionError(f"could not set the slider to {value!r}")
+    if row.locator("select").count():
+        select = row.locator("select").first
+        if value is None:
+            options = select.locator("option").all_inner_texts()
+            current = select.evaluate("s => s.options[s.selectedIndex].text")
+            value = next(o for o in options if o != current)
+        select.select_option(label=value)
+        return
+    if "widget-toggle-buttons" in classes:
+        buttons = row.locator("button")
+        if value is None:
+            row.locator("button:not(.mod-active)").first.click()
+        else:
+            buttons.filter(has_text=re.compile(rf"^\s*{re.escape(value)}\s*$")).first.click()
+        return
+    if "widget-radio" in classes:
+        row.locator("label", has_text=value).first.click()
+        return
+    if "widget-checkbox" in classes:
+        box = row.locator("input[type=checkbox]")
+        want = (not box.is_checked()) if value is None else value.lower() in ("1", "true")
+        box.set_checked(want)
+        return
+    box = row.locator("input, textarea").first
+    box.fill(value or "1")
+    box.press("Enter")
+    box.blur()
+
+
+def _feedback(area) -> str:
+    fb = area.locator(".bn-feedback")
+    return " | ".join(t.strip() for t in fb.all_inner_texts())
+
+
+def _press_and_read(area, button: str, before: str) -> str:
+    area.locator("button", has_text=_label_regex(rf"^\s*{button}\s*$")).first.click()
+    deadline = time.monotonic() + CHANGE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        text = _feedback(area)
+        if text and text != before:
+            return text
+        area.page.wait_for_timeout(100)
+    raise AssertionError(f"pressing {button!r} showed no new feedback (still {before!r})")
+
+
+def _shot(target, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        target.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    except Exception as exc:  # noqa: BLE001 - a screenshot must never fail the test
+        print(f"screenshot {name} failed: {exc}")
+
+
+# --- The test -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("notebook", _notebooks())
+def test_notebook_runs_and_widgets_respond(notebook, lab, page):
+    stem = Path(notebook).stem
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    page.goto(lab.url(notebook, workspace=f"e2e-{stem}"))
+    page.evaluate(JS_OPEN, RUN_TIMEOUT_S * 1000)
+    timings["open"] = time.monotonic() - t0
+
+    # 1. run all cells
+    t1 = time.monotonic()
+    result = page.evaluate(JS_RUN_ALL, RUN_TIMEOUT_S * 1000)
+    timings["run all"] = time.monotonic() - t1
+
+    # 2. no errors, every widget rendered
+    errors = page.evaluate(JS_CELL_ERRORS)
+    _shot(page, f"{stem}-0-after-run")
+    assert not errors, f"{notebook}: cells show errors:\n" + "\n".join(errors)
+    assert result["ok"], f"{notebook}: Run All Cells reported a failure"
+    deadline = time.monotonic() + WIDGET_TIMEOUT_S
+    while True:
+        status = page.evaluate(JS_WIDGET_STATUS, CELL_OUTPUTS)
+        if not status["loading"] and not status["broken"]:
+            break
+        if time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(200)
+    assert not status["broken"], f"{notebook}: widgets failed to display: {status['broken']}"
+    assert not status["loading"], (f"{notebook}: {status['loading']} of {status['views']} "
+                                   f"widgets still say 'Loading widget...'")
+
+    spec = SPECS.get(notebook, Spec())
+    interacted = []
+    # 3. a control move changes what the widget shows
+    moves = spec.moves
+    if not moves and status["views"]:
+        sliders = page.locator(".jp-Notebook .widget-slider")
+        if sliders.count():
+            label = sliders.first.locator(".widget-label").inner_text().strip()
+            moves = (Move(control=re.escape(label) if label else ".*"),)
+    for i, move in enumerate(moves):
+        area = _area_with_label(page, move.control)
+        area.scroll_into_view_if_needed()
+        before = _snapshot(area)
+        t = time.monotonic()
+        _set_control(_control(area, move.control), move.value)
+        _wait_for_change(area, before, f"{notebook}: moving {move.control!r}")
+        timings[f"move {move.control}"] = time.monotonic() - t
+        _shot(area, f"{stem}-1-move-{i}")
+        interacted.append(f"moved {move.control!r}")
+
+    # 4. an exercise: wrong state, then right state
+    for i, ex in enumerate(spec.exercises):
+        area = _area_with_label(page, ex.where or ex.right[0][0])
+        area.scroll_into_view_if_needed()
+        for label, value in ex.wrong:
+            _set_control(_control(area, label), value)
+        wrong = _press_and_read(area, ex.button, _feedback(area))
+        assert ex.wrong_text in wrong, f"{notebook}: wrong state gave {wrong!r}"
+        _shot(area, f"{stem}-2-exercise-{i}-wrong")
+        for label, value in ex.right:
+            _set_control(_control(area, label), value)
+        right = _press_and_read(area, ex.button, wrong)
+        assert ex.right_text in right, f"{notebook}: right state gave {right!r}"
+        _shot(area, f"{stem}-3-exercise-{i}-right")
+        interacted.append(f"exercise: {wrong[:40]!r} -> {right[:40]!r}")
+    if not spec.exercises:
+        checks = _widget_areas(page).filter(
+            has=page.locator("button", has_text=re.compile(r"^\s*Check\s*$")))
+        if checks.count():
+            area = checks.first
+            area.scroll_into_view_if_needed()
+            verdict = _press_and_read(area, "Check", _feedback(area))
+            assert re.search(r"Correct|Not yet", verdict), verdict
+            interacted.append(f"pressed Check: {verdict[:40]!r}")
+
+    errors = page.evaluate(JS_CELL_ERRORS)
+    assert not errors, f"{notebook}: errors after interacting:\n" + "\n".join(errors)
+    timings["total"] = time.monotonic() - t0
+    print(f"\n{notebook}: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+          + f"; {status['views']} widgets; " + "; ".join(interacted))

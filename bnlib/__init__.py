@@ -20,6 +20,21 @@ from .batchnorm import (
 from ._validation import NonFiniteError
 from .data import load_digits, phones, rental_bikes
 from .gradcheck import gradcheck, numerical_gradient, relative_error
+from .nn import (
+    SGD,
+    History,
+    Linear,
+    Module,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    accuracy,
+    mlp,
+    softmax_cross_entropy,
+    train,
+    unit_percentiles,
+)
 from .scaling import MinMaxScaler, StandardScaler, minmax_scale, standardize
 
 __version__ = "0.1.0"
@@ -34,6 +49,9 @@ __all__ = [
     "NonFiniteError",
     # gradient checking
     "numerical_gradient", "relative_error", "gradcheck",
+    # tiny networks
+    "Module", "Linear", "ReLU", "Sigmoid", "Tanh", "Sequential", "mlp", "softmax_cross_entropy",
+    "SGD", "accuracy", "History", "train", "unit_percentiles",
     # data
     "load_digits", "rental_bikes", "phones",
 ]

@@ -38,8 +38,11 @@ def as_float_array(x, func: str, name: str, expected, *, ndim=None, integers: st
     float64 (scikit-learn's behaviour).
     """
     a = np.asarray(x)
+    kind = a.dtype.kind
+    if kind == "f" and (ndim is None or a.ndim == ndim):
+        return a  # the common case, checked as cheaply as possible
     exp = shape_text(expected)
-    if a.dtype.kind in "biu":
+    if kind in "biu":
         if integers == "convert":
             a = a.astype(np.float64)
         else:

@@ -80,7 +80,7 @@ class StandardizeExplorer:
         """Recompute and redraw (called on every slider move)."""
         stats = standardize_sample(self.center.value, self.spread.value, seed=self.seed)
         raw_ax, z_ax = self.live.axes
-        bins = np.linspace(-25, 25, 51)
+        bins = np.linspace(-25, 25, 101)
         for ax, data, colour, title in ((raw_ax, stats.values, PALETTE["blue"], "raw sample"),
                                         (z_ax, stats.z, PALETTE["orange"], "z-scores")):
             ax.clear()

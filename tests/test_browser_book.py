@@ -1,0 +1,204 @@
+"""Open every page of the built book in headless Chromium and check that it works offline.
+
+The build (``_build/html``, see conftest.py) is served on 127.0.0.1 by Python's http.server in
+a thread. Debian's Chromium (``/usr/bin/chromium``, never a browser Playwright downloads) opens
+each page through Playwright's sync API. Per page the test asserts:
+
+- no request leaves loopback (a route handler aborts and records any other host);
+- math is typeset: every ``.math`` element holds an ``mjx-container`` and no raw ``\\(`` is left
+  in the text outside code;
+- widgets from the saved state are visible (no "Loading widget" or error left) and each
+  LiveFigure's picture is there;
+- no broken image, no failed request or HTTP error, no console error or page error.
+
+A full-page screenshot of each page goes to ``_build/html/_screenshots/``. Without Chromium,
+Playwright or a built book the test skips with the reason (in CI it fails instead).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from conftest import BOOK_HTML, skip_or_fail
+
+CHROMIUM = os.environ.get("BN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+SKIP_DIRS = {"_static", "_sources", "_images", "_screenshots", "_downloads"}
+PAGE_TIMEOUT_MS = 30_000
+
+
+def built_pages() -> list[str]:
+    """Every HTML page of the build, relative to its root (empty if not built)."""
+    if not BOOK_HTML.is_dir():
+        return []
+    return sorted(p.relative_to(BOOK_HTML).as_posix() for p in BOOK_HTML.rglob("*.html")
+                  if not SKIP_DIRS.intersection(p.relative_to(BOOK_HTML).parts))
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output readable
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(book_html):
+    handler = functools.partial(_QuietHandler, directory=str(book_html))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(book_html):
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed (pip install -r requirements.txt)")
+    if not Path(CHROMIUM).is_file():
+        skip_or_fail(f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+class PageReport:
+    """What went wrong while one page loaded."""
+
+    def __init__(self):
+        self.outside: list[str] = []
+        self.console_errors: list[str] = []
+        self.failed: list[str] = []
+
+    def route(self, route):
+        url = route.request.url
+        parsed = urlparse(url)
+        if parsed.scheme in ("data", "blob", "about") or parsed.hostname in LOOPBACK:
+            route.continue_()
+        else:
+            self.outside.append(url)
+            route.abort()
+
+    def console(self, msg):
+        if msg.type == "error":
+            self.console_errors.append(f"console: {msg.text} @ {msg.location.get('url', '')}")
+
+    def page_error(self, error):
+        self.console_errors.append(f"page error: {error}")
+
+    def request_failed(self, request):
+        if urlparse(request.url).hostname in LOOPBACK:
+            self.failed.append(f"{request.url}: {request.failure}")
+
+    def response(self, response):
+        if response.status >= 400:
+            self.failed.append(f"{response.url}: HTTP {response.status}")
+
+
+# JavaScript run in the page after it loaded.
+WAIT_FOR_MATH = """async () => {
+    if (!document.querySelector('.math')) return 'no math';
+    for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
+        await new Promise(r => setTimeout(r, 50));
+    if (!window.MathJax || !MathJax.startup) return 'MathJax did not load';
+    await MathJax.startup.promise;
+    return 'typeset';
+}"""
+MATH_STATE = """() => {
+    const maths = [...document.querySelectorAll('.math')];
+    const untypeset = maths.filter(m => !m.querySelector('mjx-container')).length;
+    const body = document.body.cloneNode(true);
+    body.querySelectorAll('pre, code, script, style, textarea, .highlight').forEach(e => e.remove());
+    const text = body.textContent;
+    return {maths: maths.length, containers: document.querySelectorAll('mjx-container').length,
+            untypeset, raw: ['\\\\(', '\\\\['].filter(s => text.includes(s))};
+}"""
+WIDGET_VIEWS = "script[type='application/vnd.jupyter.widget-view+json']"
+WIDGETS_RENDERED = """(n) => {
+    const roots = document.querySelectorAll('.jupyter-widgets.widget-vbox, .jupyter-widgets.widget-hbox, .jupyter-widgets.widget-output, .jupyter-widgets.widget-inline-hbox, .jupyter-widgets.widget-box');
+    return roots.length >= n && !document.body.innerText.includes('Loading widget');
+}"""
+WIDGET_STATE = """() => {
+    const text = document.body.innerText;
+    const views = [...document.querySelectorAll("script[type='application/vnd.jupyter.widget-view+json']")];
+    const hidden = views.filter(s => {
+        const el = s.parentElement.querySelector('.jupyter-widgets');
+        if (!el) return true;
+        const r = el.getBoundingClientRect();
+        return r.width === 0 || r.height === 0;
+    }).length;
+    return {loading: text.includes('Loading widget'),
+            error: /Error (displaying|rendering) widget|Could not create/.test(text),
+            hidden,
+            outputImages: document.querySelectorAll('.widget-output img').length,
+            outputs: document.querySelectorAll('.widget-output').length};
+}"""
+BROKEN_IMAGES = """() => [...document.images]
+    .filter(img => !img.complete || img.naturalWidth === 0)
+    .map(img => img.currentSrc || img.src || img.outerHTML.slice(0, 80))"""
+
+
+def screenshot_path(book_html: Path, page: str) -> Path:
+    folder = book_html / "_screenshots"
+    folder.mkdir(exist_ok=True)
+    return folder / (page.removesuffix(".html").replace("/", "__") + ".png")
+
+
+PAGES = built_pages()
+
+
+@pytest.mark.parametrize("page", PAGES or ["(book not built)"])
+def test_page_renders_offline(page, book_html, server, browser):
+    report = PageReport()
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  service_workers="block")
+    context.route("**/*", report.route)
+    tab = context.new_page()
+    tab.on("console", report.console)
+    tab.on("pageerror", report.page_error)
+    tab.on("requestfailed", report.request_failed)
+    tab.on("response", report.response)
+    try:
+        tab.goto(f"{server}/{page}", wait_until="networkidle", timeout=PAGE_TIMEOUT_MS)
+        assert tab.evaluate(WAIT_FOR_MATH) in ("no math", "typeset"), "MathJax did not load"
+        n_views = tab.locator(WIDGET_VIEWS).count()
+        if n_views:
+            tab.wait_for_function(WIDGETS_RENDERED, arg=n_views, timeout=PAGE_TIMEOUT_MS)
+        tab.wait_for_load_state("networkidle", timeout=PAGE_TIMEOUT_MS)
+        math = tab.evaluate(MATH_STATE)
+        widgets = tab.evaluate(WIDGET_STATE)
+        broken = tab.evaluate(BROKEN_IMAGES)
+        tab.screenshot(path=str(screenshot_path(book_html, page)), full_page=True)
+    finally:
+        context.close()
+
+    assert not report.outside, f"requests left loopback: {report.outside}"
+    assert math["untypeset"] == 0 and not math["raw"], f"math not typeset: {math}"
+    if math["maths"]:
+        assert math["containers"] > 0, f"page has math but no mjx-container: {math}"
+    if n_views:
+        assert not widgets["loading"] and not widgets["error"], f"widgets: {widgets}"
+        assert widgets["hidden"] == 0, f"{widgets['hidden']} widget(s) not visible: {widgets}"
+        assert widgets["outputImages"] >= 1 or widgets["outputs"] == 0, (
+            f"a LiveFigure's saved picture is missing: {widgets}")
+    assert not broken, f"broken images: {broken}"
+    assert not report.failed, f"failed requests: {report.failed}"
+    assert not report.console_errors, "\n".join(report.console_errors)
+
+
+def test_book_has_pages(book_html):
+    pages = built_pages()
+    assert "index.html" in pages and len(pages) > 2, pages

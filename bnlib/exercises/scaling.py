@@ -1,0 +1,164 @@
+"""Checkers for chapter 1 (min-max scaling).
+
+* :func:`check_minmax`: the learner writes ``minmax(x_train, x)``.
+* :func:`check_leakage`: why must the scaler not be fitted before the train/test split?
+* :func:`check_outlier_squeeze`: widget exercise, find the outlier that squeezes the rest.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._core import Case, Feedback, check_cases, check_choice
+
+__all__ = [
+    "reference_minmax",
+    "minmax_cases",
+    "check_minmax",
+    "LEAKAGE_FEEDBACK",
+    "check_leakage",
+    "SQUEEZE_BAND",
+    "squeeze_threshold",
+    "check_outlier_squeeze",
+]
+
+
+def reference_minmax(x_train: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Min-max scale ``x`` per column to [0, 1] with the min and max of ``x_train``.
+
+    A constant training column (max == min) maps to 0, the lower end of the range.
+    """
+    x_train = np.asarray(x_train, dtype=float)
+    lo = x_train.min(axis=0)
+    span = x_train.max(axis=0) - lo
+    return (np.asarray(x, dtype=float) - lo) / np.where(span == 0, 1.0, span)
+
+
+def minmax_cases() -> list[Case]:
+    """Cases for a learner's ``minmax(x_train, x)``."""
+    bikes = np.array([[7.8, 10997.0], [3.6, 4833.0], [1.0, 2204.0], [0.7, 254.0],
+                      [9.9, 14114.0], [5.5, 8003.0]])
+    phones = np.array([[377.0, 1.0], [523.0, 1.0], [914.0, 1.0], [1099.0, 1.0]])
+    train = np.array([[2.0, 1000.0], [4.0, 3000.0], [10.0, 15000.0], [6.0, 7000.0]])
+    new = np.array([[1.0, 500.0], [12.0, 20000.0], [6.0, 8000.0]])
+    return [
+        Case("ordinary data (6 bikes, scaled with their own min and max)", (bikes, bikes),
+             reference_minmax(bikes, bikes),
+             hint="per column: (x - x_train.min(axis=0)) / (x_train.max(axis=0) - "
+                  "x_train.min(axis=0))"),
+        Case("a constant column (every phone has 5G)", (phones, phones),
+             reference_minmax(phones, phones),
+             hint="where max == min, divide by 1 instead (np.where(span == 0, 1.0, span)); "
+                  "the constant column then maps to 0"),
+        Case("fit on train, apply to new data", (train, new), reference_minmax(train, new),
+             hint="take min and max from x_train only; new values below the training minimum "
+                  "become negative and above the maximum exceed 1, and that is correct"),
+    ]
+
+
+def _diagnose(case: Case, got) -> str | None:
+    """Name the typical mistakes of min-max scaling."""
+    x_train = np.asarray(case.args[0], dtype=float)
+    x = np.asarray(case.args[1], dtype=float)
+    try:
+        g = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    expected = np.asarray(case.expected)
+    if g.shape != expected.shape:
+        if g.shape == x.T.shape:
+            return "your result is transposed; keep one row per example, one column per feature"
+        return None
+    lo, hi = x_train.min(axis=0), x_train.max(axis=0)
+    span = hi - lo
+    if np.isnan(g).any():
+        if (span == 0).any():
+            return ("the constant column became NaN: max - min is 0 there and you divided by "
+                    "it; divide by 1 instead so the column maps to 0")
+        return "your result contains NaN"
+    safe = np.where(span == 0, 1.0, span)
+    guesses: dict[str, np.ndarray] = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        guesses["the result is flipped (1 - expected): compute (x - min) / (max - min), not "
+                "(max - x) / (max - min)"] = 1.0 - expected
+        guesses["the sign is flipped: compute (x - min) / (max - min), not "
+                "(min - x) / (max - min)"] = -expected
+        guesses["you used the min and max of the data you scale instead of the training "
+                "data's (fit on x_train, then apply to x)"] = reference_minmax(x, x)
+        guesses["wrong axis: you used one min and max for the whole array; scale each column "
+                "separately with axis=0"] = (x - x_train.min()) / (x_train.max() - x_train.min())
+        if x.shape == x_train.shape:
+            rlo = x_train.min(axis=1, keepdims=True)
+            rspan = x_train.max(axis=1, keepdims=True) - rlo
+            guesses["wrong axis: you took min and max over each row (axis=1) instead of each "
+                    "column (axis=0)"] = (x - rlo) / rspan
+        guesses["you divided by the maximum instead of by (max - min)"] = \
+            (x - lo) / np.where(hi == 0, 1.0, hi)
+        guesses["you forgot to subtract the minimum"] = x / safe
+    for message, wrong in guesses.items():
+        if wrong.shape == g.shape and np.all(np.isfinite(wrong)) and np.allclose(g, wrong):
+            return message
+    return None
+
+
+def check_minmax(learner_fn) -> Feedback:
+    """Check a learner's ``minmax(x_train, x)``: scale ``x`` per column to [0, 1] with the
+    min and max of ``x_train``. Cases: ordinary data, a constant column, train/new data."""
+    return check_cases(learner_fn, minmax_cases(), diagnose=_diagnose)
+
+
+#: Feedback per option of the leakage question (the notebook shows the options).
+LEAKAGE_FEEDBACK = {
+    "A": "No: fitting once on everything is not slower; speed is not the issue. The problem is "
+         "what the fitted min and max know.",
+    "B": "Yes: the min and max then come partly from the test rows, so the training data is "
+         "scaled with knowledge of the test set. The test set no longer plays the role of "
+         "unseen data, and the score you measure on it can be optimistic.",
+    "C": "No: it is the other way round. Fitting on everything guarantees that the test values "
+         "land inside [0, 1]; fitted on the training data alone, new values may fall outside, "
+         "and that is correct.",
+    "D": "No: a division by zero only happens for a constant column, and that can occur with "
+         "either way of fitting. It is handled by dividing by 1 there.",
+}
+
+
+def check_leakage(answer) -> Feedback:
+    """Why is fitting the scaler on the whole data set, before the split, a mistake?"""
+    return check_choice(answer, "B", LEAKAGE_FEEDBACK)
+
+
+#: The widget exercise asks for the smallest outlier value that squeezes the other values
+#: into the bottom ``SQUEEZE_BAND`` of the scaled range.
+SQUEEZE_BAND = 0.10
+
+
+def squeeze_threshold(others: np.ndarray, band: float = SQUEEZE_BAND) -> float:
+    """The smallest outlier value that squeezes ``others`` into [0, band] after scaling.
+
+    With the outlier above every other value, the others span
+    (max - min) / (outlier - min) of [0, 1]; setting that to ``band`` gives the threshold.
+    """
+    others = np.asarray(others, dtype=float)
+    lo, hi = others.min(), others.max()
+    return float(lo + (hi - lo) / band)
+
+
+def check_outlier_squeeze(outlier: float, others: np.ndarray, band: float = SQUEEZE_BAND,
+                          tolerance: float = 0.10) -> Feedback:
+    """Widget exercise: drag the outlier to the smallest value at which the other values
+    fill at most the bottom ``band`` of [0, 1] (within ``tolerance``, relative)."""
+    others = np.asarray(others, dtype=float)
+    lo, hi = others.min(), others.max()
+    top = max(float(outlier), hi)
+    bottom = min(float(outlier), lo)
+    spread = (hi - lo) / (top - bottom)
+    threshold = squeeze_threshold(others, band)
+    if spread > band + 1e-12:
+        return Feedback(False, f"Not yet: the other values still fill {spread:.0%} of [0, 1].",
+                        [f"Drag the outlier further out until they fill at most {band:.0%}."])
+    if outlier > threshold * (1 + tolerance):
+        return Feedback(False, f"Not yet: the others fill {spread:.1%}, below {band:.0%}, "
+                               f"but a smaller outlier already does that.",
+                        ["Find the smallest value: drag the outlier back down a little."])
+    return Feedback(True, f"Correct: at {outlier:,.0f} the other values fill {spread:.1%} of "
+                          f"[0, 1]; the threshold is min + (max - min) / {band:g} = "
+                          f"{threshold:,.0f}.")

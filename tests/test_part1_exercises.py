@@ -1,0 +1,269 @@
+"""Checkers of chapters 1 and 2 fed typical wrong answers: the feedback must name the mistake."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bnlib.exercises.scaling import (SQUEEZE_BAND, check_leakage, check_minmax,
+                                     check_outlier_squeeze, squeeze_threshold)
+from bnlib.exercises.standardization import (DIVERGE_QUESTION, check_diverging_lr,
+                                             check_largest_lr, check_standard_scaler,
+                                             largest_lr_target)
+from bnlib.gd import make_problem
+
+
+def text(feedback) -> str:
+    return str(feedback).lower()
+
+
+# ---------------------------------------------------------------- chapter 1: minmax(x_train, x)
+
+def minmax_right(x_train, x):
+    lo = x_train.min(axis=0)
+    span = x_train.max(axis=0) - lo
+    return (x - lo) / np.where(span == 0, 1.0, span)
+
+
+def minmax_no_guard(x_train, x):
+    return (x - x_train.min(axis=0)) / (x_train.max(axis=0) - x_train.min(axis=0))
+
+
+def minmax_fit_on_x(x_train, x):
+    return minmax_right(x, x)
+
+
+def minmax_flipped(x_train, x):
+    return 1.0 - minmax_right(x_train, x)
+
+
+def minmax_negated(x_train, x):
+    return -minmax_right(x_train, x)
+
+
+def minmax_global(x_train, x):
+    return (x - x_train.min()) / (x_train.max() - x_train.min())
+
+
+def minmax_rows(x_train, x):
+    lo = x_train.min(axis=1, keepdims=True)
+    return (x - lo) / (x_train.max(axis=1, keepdims=True) - lo)
+
+
+def minmax_by_max(x_train, x):
+    return (x - x_train.min(axis=0)) / x_train.max(axis=0)
+
+
+def minmax_raises(x_train, x):
+    raise KeyError("oops")
+
+
+def minmax_transposed(x_train, x):
+    return minmax_right(x_train, x).T
+
+
+def minmax_flat(x_train, x):
+    return minmax_right(x_train, x)[:, 0]
+
+
+def minmax_nan(x_train, x):
+    return np.full(x.shape, np.nan)
+
+
+def minmax_none(x_train, x):
+    minmax_right(x_train, x)
+
+
+def test_minmax_reference_passes():
+    assert check_minmax(minmax_right).correct
+
+
+@pytest.mark.parametrize("fn, words", [
+    (minmax_no_guard, ["constant column", "nan"]),
+    (minmax_fit_on_x, ["min and max of the data you scale", "training"]),
+    (minmax_flipped, ["flipped", "max - x"]),
+    (minmax_negated, ["sign is flipped"]),
+    (minmax_global, ["wrong axis", "whole array"]),
+    (minmax_rows, ["wrong axis", "axis=1"]),
+    (minmax_by_max, ["divided by the maximum"]),
+    (minmax_raises, ["raised keyerror", "oops"]),
+    (minmax_transposed, ["transposed"]),
+    (minmax_flat, ["expected shape (6, 2), got shape (6,)"]),
+    (minmax_nan, ["nan"]),
+    (minmax_none, ["returned none"]),
+])
+def test_minmax_checker_names_the_mistake(fn, words):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        feedback = check_minmax(fn)
+    assert not feedback.correct
+    for word in words:
+        assert word in text(feedback), (word, str(feedback))
+
+
+def test_minmax_checker_reports_the_failing_case_and_values():
+    feedback = check_minmax(minmax_fit_on_x)
+    assert "fit on train, apply to new data" in feedback.title
+    assert "expected array of shape (3, 2)" in text(feedback)
+
+
+def test_minmax_checker_rejects_a_non_function_and_a_placeholder():
+    def placeholder(x_train, x):
+        raise NotImplementedError
+    assert "placeholder" in text(check_minmax(placeholder))
+    assert "function itself" in text(check_minmax(42))
+
+
+@pytest.mark.parametrize("answer, correct, word", [
+    ("B", True, "test rows"), ("b", True, "test rows"), ("A", False, "slower"),
+    ("C", False, "other way round"), ("D", False, "constant column"),
+    (None, False, "one of a, b, c, d"), ("E", False, "one of"),
+])
+def test_leakage_question_explains_every_option(answer, correct, word):
+    feedback = check_leakage(answer)
+    assert feedback.correct is correct and word in text(feedback)
+
+
+def test_outlier_widget_exercise():
+    others = np.array([184.0, 5000.0, 20557.0])
+    threshold = squeeze_threshold(others, SQUEEZE_BAND)
+    assert np.isclose(threshold, 184 + (20557 - 184) / 0.1)
+    assert check_outlier_squeeze(threshold * 1.02, others).correct
+    too_close = check_outlier_squeeze(threshold * 0.8, others)
+    assert not too_close.correct and "still fill" in text(too_close)
+    too_far = check_outlier_squeeze(threshold * 1.5, others)
+    assert not too_far.correct and "smaller outlier" in text(too_far)
+    low = check_outlier_squeeze(100.0, others)  # not an outlier at all
+    assert not low.correct and "100%" in text(low)
+
+
+# ---------------------------------------------------- chapter 2: a fit/transform scaler class
+
+class ScalerRight:
+    def fit(self, x):
+        self.mean, std = x.mean(axis=0), x.std(axis=0)
+        self.std = np.where(std == 0, 1.0, std)
+        return self
+
+    def transform(self, x):
+        return (x - self.mean) / self.std
+
+
+class ScalerNoGuard(ScalerRight):
+    def fit(self, x):
+        self.mean, self.std = x.mean(axis=0), x.std(axis=0)
+        return self
+
+
+class ScalerRefits(ScalerRight):
+    def transform(self, x):
+        own = ScalerRight().fit(x)  # the mistake: statistics of the data being transformed
+        return (x - own.mean) / own.std
+
+
+class ScalerSign(ScalerRight):
+    def transform(self, x):
+        return (self.mean - x) / self.std
+
+
+class ScalerDdof(ScalerRight):
+    def fit(self, x):
+        self.mean, std = x.mean(axis=0), x.std(axis=0, ddof=1)
+        self.std = np.where(std == 0, 1.0, std)
+        return self
+
+
+class ScalerVariance(ScalerRight):
+    def fit(self, x):
+        self.mean, var = x.mean(axis=0), x.var(axis=0)
+        self.std = np.where(var == 0, 1.0, var)
+        return self
+
+
+class ScalerGlobal(ScalerRight):
+    def fit(self, x):
+        self.mean, self.std = x.mean(), x.std()
+        return self
+
+
+class ScalerRows(ScalerRight):
+    def fit(self, x):
+        self.mean = x.mean(axis=1, keepdims=True)
+        self.std = x.std(axis=1, keepdims=True)
+        return self
+
+
+class ScalerNoCentre(ScalerRight):
+    def transform(self, x):
+        return x / self.std
+
+
+class ScalerRaises(ScalerRight):
+    def transform(self, x):
+        return x.no_such_attribute
+
+
+class ScalerTransposed(ScalerRight):
+    def transform(self, x):
+        return super().transform(x).T
+
+
+class ScalerNaN(ScalerRight):
+    def transform(self, x):
+        return np.full(x.shape, np.nan)
+
+
+class ScalerFlat(ScalerRight):
+    def transform(self, x):
+        return super().transform(x).ravel()
+
+
+def test_standard_scaler_reference_passes():
+    assert check_standard_scaler(ScalerRight).correct
+
+
+@pytest.mark.parametrize("cls, words", [
+    (ScalerNoGuard, ["constant column", "nan"]),
+    (ScalerRefits, ["recomputed the mean and std", "fit on train, transform new data"]),
+    (ScalerSign, ["sign is flipped"]),
+    (ScalerDdof, ["ddof=1"]),
+    (ScalerVariance, ["variance instead of the standard deviation"]),
+    (ScalerGlobal, ["wrong axis", "whole array"]),
+    (ScalerRows, ["wrong axis", "axis=1"]),
+    (ScalerNoCentre, ["forgot to subtract the mean"]),
+    (ScalerRaises, ["raised attributeerror"]),
+    (ScalerTransposed, ["transposed"]),
+    (ScalerNaN, ["nan"]),
+    (ScalerFlat, ["expected shape (8, 2), got shape (16,)"]),
+])
+def test_standard_scaler_checker_names_the_mistake(cls, words):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        feedback = check_standard_scaler(cls)
+    assert not feedback.correct
+    for word in words:
+        assert word in text(feedback), (word, str(feedback))
+
+
+def test_standard_scaler_checker_wants_the_class():
+    assert "class itself" in text(check_standard_scaler(ScalerRight()))
+
+
+def test_diverging_lr_question_follows_from_the_curvature():
+    limit = make_problem(DIVERGE_QUESTION["ratio"]).lr_limit
+    diverging = [k for k, lr in DIVERGE_QUESTION["options"].items() if lr > limit]
+    assert diverging == ["D"]
+    assert check_diverging_lr("D").correct and check_diverging_lr("d").correct
+    assert "zigzags" in text(check_diverging_lr("C"))
+    assert "crawls" in text(check_diverging_lr("A"))
+    for key in "ABC":
+        assert not check_diverging_lr(key).correct
+    assert "one of" in text(check_diverging_lr(None))
+
+
+def test_largest_lr_widget_exercise():
+    limit = largest_lr_target(8)
+    assert np.isclose(limit, 2 / make_problem(8.0).eigenvalues[-1])
+    assert check_largest_lr(8, 0.9 * limit, False).correct
+    assert "diverges" in text(check_largest_lr(8, 1.01 * limit, False))
+    assert "diverges" in text(check_largest_lr(8, limit, False))
+    assert "a larger one" in text(check_largest_lr(8, 0.5 * limit, False))
+    assert "untick" in text(check_largest_lr(8, 0.9 * limit, True))
+    assert "spread ratio to 8" in text(check_largest_lr(5, 0.9 * limit, False))

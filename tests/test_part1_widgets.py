@@ -1,0 +1,167 @@
+"""Widgets of chapters 1 and 2: the pure computations, and the widgets driven like a reader."""
+from __future__ import annotations
+
+import io
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from bnlib import gd  # noqa: E402
+from bnlib.data import rental_bikes  # noqa: E402
+from bnlib.exercises.scaling import SQUEEZE_BAND, squeeze_threshold  # noqa: E402
+from bnlib.scaling import minmax_scale  # noqa: E402
+from bnlib.widgets.scaling import (outlier_effect, outlier_explorer, range_explorer,  # noqa: E402
+                                   scale_to_range)
+from bnlib.widgets.standardization import describe_run, gd_explorer, view_window  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def bikes():
+    return rental_bikes(n=200, seed=0)
+
+
+# ------------------------------------------------------------------ pure computations
+
+def test_outlier_effect_measures_the_band_of_the_others():
+    column = np.array([10.0, 20.0, 30.0, 40.0])
+    effect = outlier_effect(column, 310.0, index=0)
+    assert np.array_equal(column, [10.0, 20.0, 30.0, 40.0])  # input untouched
+    assert effect.column[0] == 310.0
+    assert np.isclose(effect.scaled[0], 1.0)
+    assert np.isclose(effect.others_lo, 0.0) and np.isclose(effect.others_hi, 20 / 290)
+    assert np.isclose(effect.fraction, 20 / 290)
+
+
+def test_outlier_effect_at_the_threshold_fills_exactly_the_band():
+    rng = np.random.default_rng(1)
+    column = rng.uniform(100, 900, 50)
+    others = np.delete(column, 7)
+    effect = outlier_effect(column, squeeze_threshold(others, SQUEEZE_BAND), index=7)
+    assert np.isclose(effect.fraction, SQUEEZE_BAND)
+
+
+def test_outlier_effect_inside_the_range_changes_nothing():
+    column = np.array([1.0, 5.0, 3.0, 9.0])
+    effect = outlier_effect(column, 4.0, index=2)
+    assert np.isclose(effect.fraction, 1.0)
+
+
+def test_outlier_effect_rejects_bad_columns():
+    with pytest.raises(ValueError, match="shape"):
+        outlier_effect(np.ones((3, 2)), 1.0)
+
+
+@pytest.mark.parametrize("a, b", [(0.0, 1.0), (-1.0, 1.0), (2.5, 4.0)])
+def test_scale_to_range_matches_minmax_scale(bikes, a, b):
+    x, _ = bikes
+    assert np.allclose(scale_to_range(x, a, b), minmax_scale(x, feature_range=(a, b)))
+
+
+def test_scale_to_range_accepts_an_empty_range(bikes):
+    x, _ = bikes
+    assert np.all(scale_to_range(x, 2.0, 2.0) == 2.0)
+
+
+def test_view_window_is_square_and_contains_start_and_minimum():
+    for ratio, standardized in ((10, False), (3, True)):
+        run = gd.explore(ratio, 0.01, standardized)
+        (x0, x1), (y0, y1) = view_window(run)
+        assert np.isclose(x1 - x0, y1 - y0)
+        for w in (np.zeros(2), run.problem.w_star):
+            assert x0 < w[0] < x1 and y0 < w[1] < y1
+
+
+def test_describe_run_names_each_outcome():
+    assert "diverged" in describe_run(gd.explore(10, 0.5))
+    assert "not reached" in describe_run(gd.explore(10, 1e-4, max_steps=10))
+    assert describe_run(gd.explore(10, 0.01)).endswith("steps to the target loss")
+
+
+# ------------------------------------------------------------------ widgets, driven
+
+def test_outlier_widget_follows_its_slider_and_checks(bikes):
+    x, _ = bikes
+    w = outlier_explorer(x[:, 1], index=4)
+    w.outlier.value = 100_000
+    assert np.isclose(w.effect.fraction, outlier_effect(x[:, 1], 100_000, 4).fraction)
+    offsets = w.live.axes[1].collections[0].get_offsets()
+    assert np.allclose(offsets[:, 0], w.effect.scaled)
+    assert f"{w.effect.fraction:.0%}" in w.live.axes[0].get_title()
+    assert not w.check.run().correct
+    threshold = squeeze_threshold(np.delete(x[:, 1], 4))
+    w.outlier.value = int(np.ceil(threshold / 1000) * 1000)
+    assert w.check.run().correct
+    assert "Correct" in w.check.result.value
+
+
+def test_range_widget_follows_its_slider(bikes):
+    x, names = bikes
+    w = range_explorer(x, names)
+    w.range.value = (-3.0, 2.0)
+    assert np.allclose(w.scaled, minmax_scale(x, feature_range=(-3, 2)))
+    assert np.allclose(w.live.axes.collections[0].get_offsets(), w.scaled)
+    assert "[-3, 2]" in w.live.axes.get_title()
+
+
+def test_gd_widget_redraws_the_path_and_keeps_contours_when_only_lr_moves():
+    w = gd_explorer(ratio=10, lr=0.01)
+    contours_before = list(w.live.axes.collections)
+    w.lr.value = 0.019
+    assert w.run.steps == gd.explore(10, 0.019).steps
+    line = w._line
+    assert np.allclose(line.get_xydata(), w.run.path[:401])
+    assert list(w.live.axes.collections) == contours_before  # not redrawn
+    assert str(w.run.steps) in w.live.axes.get_title()
+    w.ratio.value = 4
+    assert list(w.live.axes.collections) != contours_before  # new problem, new contours
+    assert "condition number" in w.readout.value
+
+
+def test_gd_widget_standardize_makes_the_ratio_irrelevant():
+    w = gd_explorer(ratio=3, lr=0.5, standardized=True)
+    steps_3 = w.run.steps
+    w.ratio.value = 20
+    assert w.run.steps == steps_3 and not w.run.diverged
+    w.standardize.value = False
+    assert w.run.diverged  # lr 0.5 is far above 2 / lambda_max = 2 / 400
+
+
+def test_gd_widget_check_button_runs_the_exercise():
+    w = gd_explorer(ratio=8, lr=0.01)
+    limit = gd.make_problem(8).lr_limit
+    w.lr.value = 0.95 * limit
+    assert w.check.run().correct
+    w.lr.value = 1.1 * limit
+    assert not w.check.run().correct and w.run.diverged
+
+
+def _median_move_ms(widget, control, values):
+    """Median wall time of a slider move: compute, artist updates and a PNG render."""
+    from IPython.core.pylabtools import print_figure
+    times = []
+    for v in values:
+        start = time.perf_counter()
+        control.value = v
+        print_figure(widget.live.fig, "png", bbox_inches="tight")  # what the inline backend does
+        times.append(1000 * (time.perf_counter() - start))
+    return float(np.median(times))
+
+
+def test_slider_moves_are_interactive(bikes):
+    """A generous bound (the budget is 150 ms on a quiet machine; CI machines are shared)."""
+    x, names = bikes
+    g = gd_explorer()
+    o = outlier_explorer(x[:, 1], index=4)
+    r = range_explorer(x, names)
+    assert _median_move_ms(g, g.lr, [0.003, 0.019, 0.03, 0.01]) < 1000
+    assert _median_move_ms(g, g.ratio, [2, 8, 15]) < 1000
+    assert _median_move_ms(o, o.outlier, [50_000, 150_000, 300_000]) < 1000
+    assert _median_move_ms(r, r.range, [(-1.0, 1.0), (0.0, 4.0)]) < 1000
+    sink = io.BytesIO()
+    g.live.fig.savefig(sink, format="png")
+    assert sink.tell() > 1000

@@ -93,14 +93,15 @@ class _Scaler:
 
     def _fit_transform(self, x, func):
         a, was_1d = _as_2d(x, func)
-        self._fit(a)
+        self._fit(a, func)
         y = self._transform(a)
         return y[:, 0] if was_1d else y
 
     def fit(self, x):
         """Learn the per-column statistics of x: (N, D) or (N,). Returns self."""
-        a, _ = _as_2d(x, f"{type(self).__name__}.fit")
-        self._fit(a)
+        func = f"{type(self).__name__}.fit"
+        a, _ = _as_2d(x, func)
+        self._fit(a, func)
         return self
 
     def transform(self, x):
@@ -138,8 +139,8 @@ class MinMaxScaler(_Scaler):
     def __repr__(self) -> str:
         return f"MinMaxScaler(feature_range={self.feature_range!r})"
 
-    def _fit(self, a):
-        lo, hi = _check_range(self.feature_range, f"{type(self).__name__}.fit")
+    def _fit(self, a, func):
+        lo, hi = _check_range(self.feature_range, func)
         self.data_min_ = a.min(axis=0)
         self.data_max_ = a.max(axis=0)
         self.data_range_ = self.data_max_ - self.data_min_
@@ -165,7 +166,7 @@ class StandardScaler(_Scaler):
     def __repr__(self) -> str:
         return "StandardScaler()"
 
-    def _fit(self, a):
+    def _fit(self, a, func):
         self.mean_ = a.mean(axis=0)
         self.var_ = ((a - self.mean_) ** 2).mean(axis=0)
         # A constant column: its mean is the constant itself and its variance exactly 0

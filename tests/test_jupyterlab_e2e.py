@@ -20,6 +20,7 @@ Run it alone: ``.venv/bin/pytest tests/test_jupyterlab_e2e.py -v``.
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -55,7 +56,9 @@ CHANGE_TIMEOUT_S = 15  # a widget's output changing after one control move
 # --- What to do in each notebook ----------------------------------------------------------
 # Controls are found by their label (the ipywidgets ``description``; a regular expression
 # searched in the label text). Values are typed as text: into a slider's readout, as a
-# dropdown / toggle-button option label, or into a text box.
+# dropdown / toggle-button option label, or into a text box. A value starting with "=" is a
+# Python expression evaluated in the notebook's kernel first (so a right answer follows the
+# notebook's data); the result is then typed in like any other value.
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,40 @@ class Spec:
 
 
 SPECS: dict[str, Spec] = {
-    # filled in as chapters land; a notebook without an entry gets the generic checks
+    # A notebook without an entry gets the generic checks (first slider; press "Check").
+    "00_how_to_use.ipynb": Spec(
+        moves=(Move("center", "0"),),
+        exercises=(Exercise(wrong=(("center", "-5"), ("spread", "2")),
+                            right=(("center", "-5"), ("spread", "4"))),)),
+    "01_min_max_scaling.ipynb": Spec(
+        moves=(Move(r"\[a, b\]"), Move("outlier", "200000")),
+        exercises=(Exercise(
+            wrong=(("outlier", "100000"),),
+            right=(("outlier", "=int(np.ceil(squeeze_threshold(squeeze.others) / 1000) * 1000)"),
+                   )),)),
+    "02_standardization.ipynb": Spec(
+        moves=(Move("spread ratio", "5"), Move("standardize")),
+        exercises=(Exercise(
+            # learning rates on the slider's log grid (step 0.01 in log10), so the page does
+            # not snap them: 1.1 x and 0.93 x the divergence limit 2 / lambda_max
+            wrong=(("spread ratio", "8"), ("standardize", "false"),
+                   ("learning rate", "=f'{10 ** round(np.log10(1.1 * gd.make_problem(8)"
+                                     ".lr_limit), 2):.4f}'")),
+            right=(("learning rate", "=f'{10 ** round(np.log10(0.93 * gd.make_problem(8)"
+                                     ".lr_limit), 2):.4f}'"),)),)),
+    "03a_bn_algorithm.ipynb": Spec(
+        moves=(Move("offset", "-2"), Move("step", "1 mean"))),
+    "03b_training_vs_inference.ipynb": Spec(
+        moves=(Move("batches", "10"),),
+        exercises=(Exercise(wrong=(("convention", "Keras"), ("momentum", "0.99")),
+                            right=(("momentum", "0.9"),), where="momentum"),)),
+    "04_gamma_beta.ipynb": Spec(
+        moves=(Move("gamma", "2"), Move("^step$")),
+        exercises=(Exercise(
+            wrong=(("gamma", "1"), ("beta", "0")), wrong_text="gamma is too small",
+            right=(("gamma", "=round(float(target_gamma[0]), 2)"),
+                   ("beta", "=round(float(target_beta[0]), 2)")),
+            button="Check identity"),)),
 }
 
 
@@ -372,6 +408,27 @@ JS_WIDGET_STATUS = """(sel) => {
 }"""
 
 
+JS_KERNEL_EVAL = """async (expr) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const reply = await kernel.requestExecute(
+      {code: '', silent: true, store_history: false, user_expressions: {v: expr}}).done;
+  const v = reply.content.user_expressions.v;
+  if (v.status !== 'ok') throw new Error(`${expr}: ${v.ename}: ${v.evalue}`);
+  return v.data['text/plain'];
+}"""
+
+
+def _resolve(page, value: str | None) -> str | None:
+    """A spec value as text to type; "=expr" is evaluated in the notebook's kernel."""
+    if value is None or not value.startswith("="):
+        return value
+    text = page.evaluate(JS_KERNEL_EVAL, value[1:])
+    try:
+        return str(ast.literal_eval(text))
+    except (ValueError, SyntaxError):
+        return text
+
+
 def _label_regex(label: str) -> re.Pattern:
     return re.compile(label, re.IGNORECASE)
 
@@ -383,7 +440,7 @@ def _widget_areas(page):
 def _area_with_label(page, label: str):
     """The displayed widget (one cell output) holding a control labelled ``label``."""
     areas = _widget_areas(page).filter(
-        has=page.locator(".widget-label", has_text=_label_regex(label)))
+        has=page.locator(".widget-label, .widget-label-basic", has_text=_label_regex(label)))
     assert areas.count() >= 1, f"no widget with a control labelled {label!r}"
     return areas.first
 
@@ -392,7 +449,8 @@ def _control(area, label: str):
     """The row (slider, dropdown, ...) whose description matches ``label``."""
     rows = area.locator(".widget-inline-hbox, .widget-hbox, .widget-toggle-buttons, "
                         ".widget-radio, .widget-checkbox").filter(
-        has=area.page.locator(":scope > .widget-label", has_text=_label_regex(label)))
+        has=area.page.locator(":scope > .widget-label, :scope > .widget-label-basic",
+                              has_text=_label_regex(label)))
     assert rows.count() >= 1, f"no control labelled {label!r}"
     return rows.first
 
@@ -483,15 +541,39 @@ def _feedback(area) -> str:
     return " | ".join(t.strip() for t in fb.all_inner_texts())
 
 
-def _press_and_read(area, button: str, before: str) -> str:
-    area.locator("button", has_text=_label_regex(rf"^\s*{button}\s*$")).first.click()
+def _settle(page, quiet_s: float = 0.3) -> None:
+    """Wait until the kernel has been idle for ``quiet_s`` (the widget manager may hold back
+    a value update until the previous one is processed; a click must come after it)."""
     deadline = time.monotonic() + CHANGE_TIMEOUT_S
+    idle_since = None
     while time.monotonic() < deadline:
+        status = page.evaluate("() => window.jupyterapp.shell.currentWidget"
+                               ".sessionContext.session.kernel.status")
+        now = time.monotonic()
+        if status == "idle":
+            idle_since = idle_since or now
+            if now - idle_since >= quiet_s:
+                return
+        else:
+            idle_since = None
+        page.wait_for_timeout(50)
+
+
+def _press_and_read(area, button: str, before: str, expect: str = "") -> str:
+    """Press ``button``; return the feedback once it is new text (or, as the same verdict may
+    be shown twice, once it contains ``expect`` after a short wait)."""
+    _settle(area.page)
+    area.locator("button", has_text=_label_regex(rf"^\s*{button}\s*$")).first.click()
+    start = time.monotonic()
+    text = ""
+    while time.monotonic() - start < CHANGE_TIMEOUT_S:
         text = _feedback(area)
-        if text and text != before:
+        if text and text != before and expect in text:
+            return text
+        if text and expect and expect in text and time.monotonic() - start > 2:
             return text
         area.page.wait_for_timeout(100)
-    raise AssertionError(f"pressing {button!r} showed no new feedback (still {before!r})")
+    return text or f"(no feedback; before: {before!r})"
 
 
 def _shot(target, name: str) -> None:
@@ -521,7 +603,6 @@ def test_notebook_runs_and_widgets_respond(notebook, lab, page):
 
     # 2. no errors, every widget rendered
     errors = page.evaluate(JS_CELL_ERRORS)
-    _shot(page, f"{stem}-0-after-run")
     assert not errors, f"{notebook}: cells show errors:\n" + "\n".join(errors)
     assert result["ok"], f"{notebook}: Run All Cells reported a failure"
     deadline = time.monotonic() + WIDGET_TIMEOUT_S
@@ -536,6 +617,10 @@ def test_notebook_runs_and_widgets_respond(notebook, lab, page):
     assert not status["loading"], (f"{notebook}: {status['loading']} of {status['views']} "
                                    f"widgets still say 'Loading widget...'")
 
+    # Let the page and the kernel agree before interacting: the widget manager sends held-back
+    # updates (e.g. a slider snapping a value to its step) once the kernel is idle.
+    _settle(page, quiet_s=1.0)
+    _shot(page, f"{stem}-0-after-run")
     spec = SPECS.get(notebook, Spec())
     interacted = []
     # 3. a control move changes what the widget shows
@@ -550,7 +635,7 @@ def test_notebook_runs_and_widgets_respond(notebook, lab, page):
         area.scroll_into_view_if_needed()
         before = _snapshot(area)
         t = time.monotonic()
-        _set_control(_control(area, move.control), move.value)
+        _set_control(_control(area, move.control), _resolve(page, move.value))
         _wait_for_change(area, before, f"{notebook}: moving {move.control!r}")
         timings[f"move {move.control}"] = time.monotonic() - t
         _shot(area, f"{stem}-1-move-{i}")
@@ -561,13 +646,15 @@ def test_notebook_runs_and_widgets_respond(notebook, lab, page):
         area = _area_with_label(page, ex.where or ex.right[0][0])
         area.scroll_into_view_if_needed()
         for label, value in ex.wrong:
-            _set_control(_control(area, label), value)
-        wrong = _press_and_read(area, ex.button, _feedback(area))
+            _set_control(_control(area, label), _resolve(page, value))
+            _settle(page)
+        wrong = _press_and_read(area, ex.button, _feedback(area), ex.wrong_text)
         assert ex.wrong_text in wrong, f"{notebook}: wrong state gave {wrong!r}"
         _shot(area, f"{stem}-2-exercise-{i}-wrong")
         for label, value in ex.right:
-            _set_control(_control(area, label), value)
-        right = _press_and_read(area, ex.button, wrong)
+            _set_control(_control(area, label), _resolve(page, value))
+            _settle(page)
+        right = _press_and_read(area, ex.button, wrong, ex.right_text)
         assert ex.right_text in right, f"{notebook}: right state gave {right!r}"
         _shot(area, f"{stem}-3-exercise-{i}-right")
         interacted.append(f"exercise: {wrong[:40]!r} -> {right[:40]!r}")
@@ -577,8 +664,8 @@ def test_notebook_runs_and_widgets_respond(notebook, lab, page):
         if checks.count():
             area = checks.first
             area.scroll_into_view_if_needed()
-            verdict = _press_and_read(area, "Check", _feedback(area))
-            assert re.search(r"Correct|Not yet", verdict), verdict
+            verdict = _press_and_read(area, "Check", _feedback(area), "")
+            assert re.search(r"Correct|Not yet", verdict), f"{notebook}: Check gave {verdict!r}"
             interacted.append(f"pressed Check: {verdict[:40]!r}")
 
     errors = page.evaluate(JS_CELL_ERRORS)

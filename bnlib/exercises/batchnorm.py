@@ -356,8 +356,8 @@ def check_gradient_check(learner_fn: Callable) -> Feedback:
         ])
     return Feedback(True, "Correct: your check passes a correct backward pass and catches a "
                           "wrong one.",
-                    [f"relative errors: correct {results['correct']:.1e}, "
-                     f"wrong {results['wrong']:.1e}"])
+                    [f"relative error for the correct pass: below 1e-7 is "
+                     f"{results['correct'] < 1e-7}; for the wrong pass: {results['wrong']:.2f}"])
 
 
 # ---------------------------------------------------------------- running statistics

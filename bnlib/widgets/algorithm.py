@@ -27,6 +27,7 @@ __all__ = [
     "AlgorithmSteps",
     "algorithm_steps",
     "algorithm_table",
+    "AlgorithmFigure",
     "draw_algorithm",
     "AlgorithmExplorer",
     "algorithm_explorer",
@@ -106,47 +107,57 @@ def _fmt(v: float) -> str:
     return f"{0.0 if abs(v) < 0.005 else v:.2f}"
 
 
-def _strip(ax, values, colour, jitter):
-    ax.scatter(values, jitter[:len(values)], s=18, color=colour, alpha=0.85, zorder=3)
+class AlgorithmFigure:
+    """The explorer's two strip plots: raw batch (top), batch after a step (bottom).
+
+    The artists are created once; :meth:`update` moves them (no ``ax.clear()``), which keeps
+    a redraw cheap.
+    """
+
+    def __init__(self, axes):
+        self.axes = top, bottom = axes
+        jitter = np.random.default_rng(1).uniform(-0.35, 0.35, MAX_BATCH)
+        self._jitter = jitter
+        self.points, self.bands, self.lines = [], [], []
+        for ax, colour in ((top, PALETTE["blue"]), (bottom, PALETTE["green"])):
+            ax.set_xlim(*_XLIM)
+            ax.set_ylim(-0.6, 0.6)
+            ax.set_yticks([])
+            self.bands.append(ax.axvspan(-1, 1, color=PALETTE["orange"], alpha=0.15, lw=0,
+                                         label="± one std"))
+            self.lines.append(ax.axvline(0, color=PALETTE["orange"], lw=2, label="mean"))
+            self.points.append(ax.scatter(np.zeros(2), np.zeros(2), s=18, color=colour,
+                                          alpha=0.85, zorder=3))
+        top.legend(handles=[self.lines[0], self.bands[0]], loc="upper left")
+        bottom.set_xlabel("value of the feature (arbitrary units)")
+
+    def update(self, s: AlgorithmSteps, step: int = 4) -> None:
+        """Show the quantities ``s`` after ``step`` (1..4) of Algorithm 1."""
+        top, bottom = self.axes
+        if step == 1:
+            values, label = s.centered, "x − mean (step 1 centres the batch)"
+        elif step == 2:
+            values, label = s.centered, "x − mean, with ± std band (step 2)"
+        elif step == 3:
+            values, label = s.x_hat, "x̂: mean 0, variance 1 for any offset and scale"
+        else:
+            values, label = s.y, f"y = γ x̂ + β: mean {_fmt(s.y.mean())}, std {_fmt(s.y.std())}"
+        for i, v in enumerate((s.x, values)):
+            centre, spread = float(v.mean()), float(v.std())
+            self.points[i].set_offsets(np.column_stack([v, self._jitter[:len(v)]]))
+            self.lines[i].set_xdata([centre, centre])
+            self.bands[i].set_x(centre - spread)
+            self.bands[i].set_width(2 * spread)
+            self.bands[i].set_visible(step >= 2)
+        top.set_title(f"Raw batch x: mean {_fmt(s.mean)}, variance {_fmt(s.var)}")
+        bottom.set_title(f"After step {step}: {label}")
 
 
-def _band(ax, centre, half_width, colour, label):
-    ax.axvspan(centre - half_width, centre + half_width, color=colour, alpha=0.15, lw=0)
-    ax.axvline(centre, color=colour, lw=2, label=label)
-
-
-def draw_algorithm(axes, s: AlgorithmSteps, step: int = 4) -> None:
-    """Draw the raw batch (top) and the batch after ``step`` (bottom) on two axes."""
-    top, bottom = axes
-    jitter = np.random.default_rng(1).uniform(-0.35, 0.35, MAX_BATCH)
-    for ax in axes:
-        ax.clear()
-        ax.set_xlim(*_XLIM)
-        ax.set_ylim(-0.6, 0.6)
-        ax.set_yticks([])
-    _strip(top, s.x, PALETTE["blue"], jitter)
-    std = np.sqrt(s.var)
-    if step >= 2:
-        _band(top, s.mean, std, PALETTE["orange"], "mean ± std")
-    else:
-        top.axvline(s.mean, color=PALETTE["orange"], lw=2, label="mean")
-    top.set_title(f"Raw batch x: mean {_fmt(s.mean)}, variance {_fmt(s.var)}")
-    top.legend(loc="upper left")
-    if step == 1:
-        values, label = s.centered, "x − mean (step 1 centres the batch)"
-    elif step == 2:
-        values, label = s.centered, "x − mean, with ± std band (step 2)"
-    elif step == 3:
-        values, label = s.x_hat, "x̂: mean 0, variance 1 for any offset and scale"
-    else:
-        values, label = s.y, f"y = γ x̂ + β: mean {_fmt(s.y.mean())}, std {_fmt(s.y.std())}"
-    _strip(bottom, values, PALETTE["green"], jitter)
-    bottom.axvline(values.mean(), color=PALETTE["orange"], lw=2)
-    if step >= 2:
-        bottom.axvspan(values.mean() - values.std(), values.mean() + values.std(),
-                       color=PALETTE["orange"], alpha=0.15, lw=0)
-    bottom.set_title(f"After step {step}: {label}")
-    bottom.set_xlabel("value of the feature (arbitrary units)")
+def draw_algorithm(axes, s: AlgorithmSteps, step: int = 4) -> AlgorithmFigure:
+    """Draw the raw batch (top) and the batch after ``step`` (bottom) on two fresh axes."""
+    figure = AlgorithmFigure(axes)
+    figure.update(s, step)
+    return figure
 
 
 class AlgorithmExplorer:
@@ -179,6 +190,7 @@ class AlgorithmExplorer:
                                    "of batch normalization.")
         self.live.fig.subplots_adjust(hspace=0.55, left=0.04, right=0.98, top=0.91, bottom=0.14)
         self.table = widgets.HTML()
+        self.drawing = AlgorithmFigure(self.live.axes)
         for control in (self.batch_size, self.offset, self.scale, self.gamma, self.beta,
                         self.step):
             control.observe(lambda _: self.update(), names="value")
@@ -194,7 +206,7 @@ class AlgorithmExplorer:
 
     def update(self) -> None:
         s = self.state()
-        draw_algorithm(self.live.axes, s, self.step.value)
+        self.drawing.update(s, self.step.value)
         self.table.value = (f"<pre style='font-size:12px;line-height:1.3'>"
                             f"{algorithm_table(s, self.step.value)}</pre>")
         self.live.refresh()

@@ -39,6 +39,7 @@ __all__ = [
     "training_stream",
     "running_stats_trajectory",
     "mode_outputs",
+    "ModesFigure",
     "ModesExplorer",
     "modes_explorer",
 ]
@@ -134,36 +135,43 @@ def mode_outputs(momentum: float, n_batches: int, convention: str = "pytorch",
                        float(ideal))
 
 
-def _draw(axes, out: ModeOutputs, reference: np.ndarray, momentum: float, convention: str,
-          batch_size: int) -> None:
-    left, right = axes
-    left.clear()
-    right.clear()
-    steps = np.arange(len(out.running_mean))
-    left.plot(np.arange(len(reference)), reference, color="#999999", lw=3, alpha=0.6,
-              label="PyTorch default (0.1)")
-    left.plot(steps, out.running_mean, color=PALETTE["blue"], lw=1.8,
-              label=f"{convention}, momentum {momentum:.2f}")
-    left.axhline(POP_MEAN, color=PALETTE["black"], ls="--", lw=1, label="population mean")
-    left.set_xlim(0, MAX_BATCHES)
-    left.set_ylim(-0.5, 6.5)
-    left.set_xlabel("training batches seen")
-    left.set_ylabel("running mean")
-    left.set_title("Running mean during training")
-    left.legend(loc="lower right")
-    rows = [("eval mode", [out.eval_output], PALETTE["blue"]),
-            (f"train mode,\nbatch of {batch_size}", out.train_outputs, PALETTE["orange"]),
-            ("own stats,\nbatch of 1", [out.single_output], PALETTE["vermillion"])]
-    for i, (_, values, colour) in enumerate(rows):
-        right.scatter(values, np.full(len(values), 2 - i), color=colour, s=30, alpha=0.7,
-                      zorder=3)
-    right.axvline(out.ideal_output, color=PALETTE["black"], ls="--", lw=1, label="ideal")
-    right.set_yticks([2, 1, 0], [r[0] for r in rows])
-    right.set_ylim(-0.6, 2.6)
-    right.set_xlim(-3, 5)
-    right.set_xlabel(f"output for x = {X_EXAMPLE:g} (γ = 1, β = 0)")
-    right.set_title(f"Eval output {out.eval_output:.2f}, ideal {out.ideal_output:.2f}")
-    right.legend(loc="lower right")
+class ModesFigure:
+    """Left: the running mean over training batches against a reference curve. Right: the
+    example's output in eval mode, in training mode (one dot per batch) and alone.
+
+    The artists are created once; :meth:`update` moves them (no ``ax.clear()``).
+    """
+
+    _ROWS = ("eval mode", "train mode,\nbatch of {}", "own stats,\nbatch of 1")
+
+    def __init__(self, axes, reference: np.ndarray, batch_size: int = 8):
+        self.axes = left, right = axes
+        left.plot(np.arange(len(reference)), reference, color="#999999", lw=3, alpha=0.6,
+                  label="PyTorch default (0.1)")
+        (self.curve,) = left.plot([0], [0], color=PALETTE["blue"], lw=1.8, label=" ")
+        left.axhline(POP_MEAN, color=PALETTE["black"], ls="--", lw=1, label="population mean")
+        left.set(xlim=(0, MAX_BATCHES), ylim=(-0.5, 6.5), xlabel="training batches seen",
+                 ylabel="running mean", title="Running mean during training")
+        self.legend = left.legend(loc="lower right")
+        colours = (PALETTE["blue"], PALETTE["orange"], PALETTE["vermillion"])
+        self.dots = [right.scatter([0.0], [2 - i], color=c, s=30, alpha=0.7, zorder=3)
+                     for i, c in enumerate(colours)]
+        self.ideal = right.axvline(0, color=PALETTE["black"], ls="--", lw=1, label="ideal")
+        right.set_yticks([2, 1, 0], [self._ROWS[0], self._ROWS[1].format(batch_size),
+                                     self._ROWS[2]])
+        right.set(ylim=(-0.6, 2.6), xlim=(-3, 5),
+                  xlabel=f"output for x = {X_EXAMPLE:g} (γ = 1, β = 0)")
+        right.legend(loc="lower right")
+
+    def update(self, out: ModeOutputs, momentum: float, convention: str) -> None:
+        left, right = self.axes
+        self.curve.set_data(np.arange(len(out.running_mean)), out.running_mean)
+        name = {"pytorch": "PyTorch", "keras": "Keras"}[convention]
+        self.legend.get_texts()[1].set_text(f"{name}, momentum {momentum:.2f}")
+        for i, values in enumerate(([out.eval_output], out.train_outputs, [out.single_output])):
+            self.dots[i].set_offsets(np.column_stack([values, np.full(len(values), 2 - i)]))
+        self.ideal.set_xdata([out.ideal_output, out.ideal_output])
+        right.set_title(f"Eval output {out.eval_output:.2f}, ideal {out.ideal_output:.2f}")
 
 
 class ModesExplorer:
@@ -191,6 +199,8 @@ class ModesExplorer:
                                alt="Left: running mean over training batches. Right: one "
                                    "example's output in eval mode, training mode and alone.")
         self.live.fig.subplots_adjust(wspace=0.45, left=0.08, right=0.98, top=0.88, bottom=0.17)
+        reference, _ = running_stats_trajectory(0.1, MAX_BATCHES, "pytorch", batch_size, seed)
+        self.drawing = ModesFigure(self.live.axes, reference, batch_size)
         self.check = CheckButton(lambda: {"convention": self.convention.value,
                                           "momentum": self.momentum.value},
                                  check_keras_equivalent)
@@ -205,10 +215,7 @@ class ModesExplorer:
                             batch_size=self.batch_size, seed=self.seed)
 
     def update(self) -> None:
-        reference, _ = running_stats_trajectory(0.1, MAX_BATCHES, "pytorch", self.batch_size,
-                                                self.seed)
-        _draw(self.live.axes, self.state(), reference, self.momentum.value,
-              self.convention.value, self.batch_size)
+        self.drawing.update(self.state(), self.momentum.value, self.convention.value)
         self.live.refresh()
 
 

@@ -176,16 +176,16 @@ class _Elementwise(Module):
 class Sigmoid(_Elementwise):
     """Logistic sigmoid ``1 / (1 + exp(-x))``, elementwise; any shape.
 
-    Computed as ``0.5 * (1 + tanh(x / 2))``, which never overflows.
+    Computed from ``e = exp(-|x|)`` as ``1 / (1 + e)`` for x >= 0 and ``e / (1 + e)`` for
+    x < 0: never overflows and keeps full relative precision for very negative x.
     Backward: ``dx = dout * y * (1 - y)``.
     """
 
     @staticmethod
     def _f(x):
-        y = np.tanh(0.5 * x)
-        y += 1.0
-        y *= 0.5
-        return y
+        e = np.exp(-np.abs(x))
+        r = 1.0 / (1.0 + e)
+        return np.where(x >= 0, r, e * r)
 
     @staticmethod
     def _df(dout, y):

@@ -84,8 +84,10 @@ class OutlierExplorer:
                                          style={"description_width": "initial"},
                                          layout=widgets.Layout(width="420px"))
         self.readout = widgets.HTML()
-        # a fixed vertical jitter so that the points of a strip do not overlap
-        self._jitter = np.random.default_rng(seed).uniform(-0.3, 0.3, self.column.size)
+        # A fixed vertical jitter so that the points of a strip do not overlap. Its own seed
+        # sequence: the course's data sets draw from default_rng(seed), and reusing that
+        # stream would line the jitter up with the data.
+        self._jitter = np.random.default_rng([seed, 7]).uniform(-0.3, 0.3, self.column.size)
         self.live = LiveFigure(2, 1, figsize=(6.0, 3.2),
                                alt="Two strip plots: the raw column with one outlier, and the "
                                    "same column min-max scaled to [0, 1]")

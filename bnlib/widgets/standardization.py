@@ -36,10 +36,10 @@ def describe_run(run: GDRun) -> str:
         return f"diverged after {len(run.path) - 1} steps"
     if run.steps is None:
         return f"target not reached in {len(run.path) - 1} steps"
-    return f"{run.steps} steps to the target loss"
+    return f"{run.steps} step{'s' if run.steps != 1 else ''} to the target loss"
 
 
-def draw_run(ax, run: GDRun, lr: float, title: str | None = None, num: int = 60,
+def draw_run(ax, run: GDRun, lr: float, title: str | None = None, num: int = 100,
              max_drawn: int = 400):
     """Loss contours, the gradient-descent path and the minimum on ``ax`` (cleared first).
 

@@ -1,0 +1,171 @@
+"""Checkers for chapter 3c (batch normalization in a network).
+
+* :func:`check_bias_question`: what happens to a bias that feeds a BN layer? (choice)
+* :func:`check_noisy_question`: what does the noisy-BN experiment show? (choice)
+* :func:`check_percentile_band`: the learner computes the 15th/50th/85th percentiles of one
+  unit's inputs over a batch, as in Figure 1 (coding).
+* :func:`check_bn_gap`: widget exercise on the Figure 1 explorer: find a learning rate and
+  an init scale where BN makes the biggest difference.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._core import Case, Feedback, check_cases, check_choice
+
+__all__ = [
+    "BIAS_QUESTION",
+    "check_bias_question",
+    "NOISY_QUESTION",
+    "check_noisy_question",
+    "reference_percentile_band",
+    "percentile_band_cases",
+    "check_percentile_band",
+    "GAP_TARGET",
+    "check_bn_gap",
+]
+
+BIAS_QUESTION = """\
+A Linear layer with a bias b feeds a BatchNorm1d layer (training mode). What does b do?
+  A. It shifts the BN output by b, so BN and b together give the layer two shifts.
+  B. Nothing: BN subtracts the batch mean, which contains b, so b never reaches the output
+     and its gradient is zero; beta is the shift that remains.
+  C. It is needed, because without it BN cannot shift its output away from 0.
+  D. It makes training unstable, because b and beta fight over the same shift."""
+
+_BIAS_FEEDBACK = {
+    "A": "b is added to every example of the batch, so it is also added to the batch mean; "
+         "subtracting the mean removes it again. The output does not move.",
+    "B": "Right: the batch mean absorbs b, the output is unchanged and dL/db = 0 "
+         "(the cell above prints both). Libraries build such layers with bias=False.",
+    "C": "BN's own beta shifts the output after normalizing; that is exactly why the "
+         "Linear bias is redundant.",
+    "D": "b's gradient is exactly zero, so plain SGD never changes it: there is no fight, "
+         "just a wasted parameter (weight decay would slowly shrink it to 0).",
+}
+
+
+def check_bias_question(answer) -> Feedback:
+    """Check the answer (a letter) to :data:`BIAS_QUESTION`."""
+    return check_choice(answer, "B", _BIAS_FEEDBACK)
+
+
+NOISY_QUESTION = """\
+Santurkar et al. (2018) inject random noise with a non-zero mean and a non-unit variance,
+changing at every step, right after each BN layer. The noisy-BN net trains about as well
+as the BN net. What does that suggest?
+  A. BN works because it keeps each layer's input distribution fixed during training.
+  B. Keeping the input distributions fixed is not what makes BN help: the noise undoes
+     that, yet the benefit stays.
+  C. The noise acts as a regularizer, and regularization alone explains all of BN's benefit.
+  D. Noise after BN always makes training faster, so it should be added to every network."""
+
+_NOISY_FEEDBACK = {
+    "A": "The noisy net's input distributions are not fixed: the noise moves them at every "
+         "step, by construction. If fixed distributions were the reason, the noisy net "
+         "should train like the plain one.",
+    "B": "Right: the shift is put back on purpose and the benefit survives, so reducing "
+         "internal covariate shift cannot be the whole story. Santurkar et al. point to a "
+         "smoother loss landscape instead.",
+    "C": "Noise can regularize, but the experiment is about optimization speed and the "
+         "plain net has no such noise; nothing here shows regularization explains it all.",
+    "D": "The noisy net trains about as well as BN, not better; the experiment is a probe "
+         "of an explanation, not a recipe.",
+}
+
+
+def check_noisy_question(answer) -> Feedback:
+    """Check the answer (a letter) to :data:`NOISY_QUESTION`."""
+    return check_choice(answer, "B", _NOISY_FEEDBACK)
+
+
+def reference_percentile_band(z: np.ndarray, unit: int) -> np.ndarray:
+    """15th, 50th and 85th percentiles over the batch (rows) of column ``unit`` of z."""
+    z = np.asarray(z, dtype=float)
+    return np.percentile(z[:, unit], [15, 50, 85])
+
+
+def percentile_band_cases() -> list[Case]:
+    """Cases for a learner's ``percentile_band(z, unit)``: z (N, units) -> array of 3."""
+    rng = np.random.default_rng(3)
+    small = np.array([[0.0, 10.0], [1.0, 20.0], [2.0, 30.0], [3.0, 40.0], [4.0, 50.0]])
+    drifted = rng.normal(-2.0, 0.5, size=(60, 4)) + np.array([0.0, 1.0, 2.0, 3.0])
+    wide = rng.normal(0.0, 3.0, size=(40, 6))
+    return [
+        Case("five rows, unit 1", (small, 1), reference_percentile_band(small, 1),
+             hint="take column `unit` (z[:, unit]), then np.percentile(..., [15, 50, 85])"),
+        Case("60 rows, unit 2", (drifted, 2), reference_percentile_band(drifted, 2),
+             hint="percentiles go over the examples of the batch (the rows)"),
+        Case("40 rows, unit 5", (wide, 5), reference_percentile_band(wide, 5),
+             hint="return the three percentiles in increasing order: 15th, 50th, 85th"),
+    ]
+
+
+def _diagnose_band(case: Case, got) -> str | None:
+    z, unit = np.asarray(case.args[0], dtype=float), case.args[1]
+    try:
+        g = np.asarray(got, dtype=float).ravel()
+    except (TypeError, ValueError):
+        return None
+    if g.shape != (3,):
+        if g.size == 3 * z.shape[1] or g.size == 3 * z.shape[0]:
+            return ("you computed percentiles for every unit or every example; "
+                    "keep only column `unit`")
+        return None
+    guesses = {
+        "you used fractions: np.percentile expects percents (15, 50, 85); "
+        "np.quantile takes 0.15, 0.5, 0.85": np.percentile(z[:, unit], [0.15, 0.5, 0.85]),
+        "you took row `unit` (one example) instead of column `unit` (one unit)":
+            np.percentile(z[unit], [15, 50, 85]) if unit < len(z) else None,
+        "you took percentiles of the whole matrix; keep only column `unit`":
+            np.percentile(z, [15, 50, 85]),
+        "the order is reversed: return the 15th, then the 50th, then the 85th percentile":
+            reference_percentile_band(z, unit)[::-1],
+        "you returned mean - std, mean, mean + std; the task asks for percentiles":
+            z[:, unit].mean() + np.array([-1.0, 0.0, 1.0]) * z[:, unit].std(),
+    }
+    for message, wrong in guesses.items():
+        if wrong is not None and np.allclose(g, wrong):
+            return message
+    return None
+
+
+def check_percentile_band(learner_fn) -> Feedback:
+    """Check a learner's ``percentile_band(z, unit)``; name the mistake when it fails."""
+    return check_cases(learner_fn, percentile_band_cases(), diagnose=_diagnose_band)
+
+
+#: The widget exercise's target: BN's final test accuracy beats the plain net's by this much.
+GAP_TARGET = 0.5
+
+
+def check_bn_gap(bn: bool, lr: float, init_scale: float, data: dict | None = None) -> Feedback:
+    """Widget exercise: with BN switched on, find a learning rate and an init scale where the
+    BN net's final test accuracy beats the plain net's (same settings) by GAP_TARGET or more.
+
+    data: the Figure 1 grid (``load_cache("ch3_figure1_grid")``, loaded when None).
+    """
+    from ..experiments import load_cache
+    from ..experiments.figure1 import grid_key
+
+    data = load_cache("ch3_figure1_grid") if data is None else data
+    key_bn, key_plain = grid_key(True, lr, init_scale), grid_key(False, lr, init_scale)
+    if key_bn not in data["runs"]:
+        return Feedback(False, "Not yet: that setting is not on the precomputed grid.",
+                        [f"got lr={lr!r}, init_scale={init_scale!r}; use the sliders"])
+    with_bn = data["runs"][key_bn]["test_acc"][-1]
+    plain = data["runs"][key_plain]["test_acc"][-1]
+    gap = with_bn - plain
+    numbers = f"BN net {with_bn:.1%}, plain net {plain:.1%}: a gap of {gap:+.1%}"
+    if not bn:
+        return Feedback(False, "Not yet: switch batch normalization on.",
+                        [numbers, "The exercise asks about the BN net's advantage, so look "
+                                  "at the curves with BN on."])
+    if gap >= GAP_TARGET:
+        return Feedback(True, f"Correct: {numbers}.",
+                        ["Here the plain sigmoid net barely learns in 2000 steps "
+                         "while the BN net does; the benefit depends on the setting."])
+    hint = ("try a very small or a very large learning rate, or a tiny or a huge init scale: "
+            "where do plain sigmoids saturate or barely move?")
+    return Feedback(False, f"Not yet: {numbers}; the target is a gap of at least "
+                           f"{GAP_TARGET:.0%}.", [f"hint: {hint}"])

@@ -83,10 +83,10 @@ def _count(v: np.ndarray) -> int:
 
 
 def _sum(v: np.ndarray) -> np.ndarray:
-    """Per-feature sum: over N for (N, D); over L (contiguous, pairwise) then N for (N, C, L)."""
+    """Per-feature sum over N for (N, D), over N and L for (N, C, L)."""
     if v.ndim == 2:
         return np.add.reduce(v, axis=0)
-    return np.add.reduce(np.add.reduce(v, axis=2), axis=0)
+    return np.einsum("ncl->c", v)  # about twice as fast as two reductions
 
 
 def _sum_prod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -170,18 +170,24 @@ def _forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, fun
         if not np.isfinite(mean).all():
             raise_non_finite(x, func, "x", x.shape)
         xc = v - _bc(mean, v)  # new array: x itself is never modified
-        # Two-pass variance with a correction term: in float32 the first mean can be off by
-        # far more than eps when |mean| >> std (e.g. mean 1e4, std 1). Centring first makes
-        # the second sum accurate, and the correction `mc` repairs the mean.
-        mc = _sum(xc) / dt(m)
-        var = _sum_prod(xc, xc) / dt(m) - mc * mc
-        if not np.isfinite(var).all():
+        ss = _sum_prod(xc, xc) / dt(m)
+        if not np.isfinite(ss).all():
             raise_non_finite(x, func, "x", x.shape)
-    np.maximum(var, 0, out=var)
-    inv_std = 1 / np.sqrt(var + dt(eps))
-    if np.any(np.abs(mc) * inv_std > 4 * np.finfo(dt).eps):
+    # Two-pass variance. The first mean carries a rounding error of about
+    # sqrt(m) * eps * (|mean| + std); in float32 with |mean| >> std (say mean 1e4, std 1)
+    # that is far from negligible. Then the centred data give the error `mc` exactly:
+    # repair the mean, the variance (ss = var + mc**2) and the centred data.
+    std_est = np.sqrt(ss)
+    rounding = np.sqrt(m) * np.finfo(dt).eps * (np.abs(mean) + std_est)
+    if np.any(rounding > 1e-4 * std_est):
+        mc = _sum(xc) / dt(m)
+        var = ss - mc * mc
         xc -= _bc(mc, v)
         mean = mean + mc
+    else:
+        var = ss
+    np.maximum(var, 0, out=var)
+    inv_std = 1 / np.sqrt(var + dt(eps))
     x_hat = xc
     x_hat *= _bc(inv_std, v)
     y = x_hat * _bc(gamma, v)
@@ -216,12 +222,12 @@ def _backward(dy: np.ndarray, cache: BatchNormCache, func: str):
         dgamma = _sum_prod(g, x_hat)
     if not (np.isfinite(dbeta).all() and np.isfinite(dgamma).all()):
         raise_non_finite(dy, func, "dy", dy.shape)
-    # dx = gamma * inv_std / m * (m * dy - dbeta - x_hat * dgamma)
-    k = cache.gamma * cache.inv_std
-    dx = g * _bc(k, g)
-    t = x_hat * _bc(k * dgamma / dt(m), g)
-    t += _bc(k * dbeta / dt(m), g)
-    dx -= t
+    # dx = gamma * inv_std * (dy - dbeta / m - x_hat * dgamma / m), in four passes over
+    # the batch with one new array
+    dx = x_hat * _bc(dgamma / dt(m), g)
+    dx += _bc(dbeta / dt(m), g)
+    np.subtract(g, dx, out=dx)
+    dx *= _bc(cache.gamma * cache.inv_std, g)
     return dx.reshape(dy.shape), dgamma, dbeta
 
 

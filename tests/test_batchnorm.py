@@ -272,7 +272,7 @@ def test_module_repr_and_call():
 
 # --- numerics, dtypes, no in-place modification ----------------------------------------------
 
-@pytest.mark.parametrize("shape", [(256, 8), (32, 4, 5, 5)])
+@pytest.mark.parametrize("shape", [(256, 8), (4096, 3), (32, 4, 5, 5), (64, 2, 16, 16)])
 def test_float32_with_large_mean(rng, shape):
     x = rng.normal(1e4, 1.0, shape).astype(np.float32)
     c = x.shape[1]

@@ -6,11 +6,14 @@
 """
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from ._core import Case, Feedback, check_cases, check_choice
 
 __all__ = [
+    "wrap_feedback",
     "reference_minmax",
     "minmax_cases",
     "check_minmax",
@@ -20,6 +23,23 @@ __all__ = [
     "squeeze_threshold",
     "check_outlier_squeeze",
 ]
+
+
+def wrap_feedback(feedback: Feedback, width: int = 72) -> Feedback:
+    """Break the title and each detail of ``feedback`` into lines of at most ``width`` chars.
+
+    Printed verdicts then fit the book's output boxes (which do not wrap); the HTML form is
+    unchanged, since a line break inside a sentence renders as a space. Details that show
+    an array stay on one line.
+    """
+    def wrap(text: str, indent: str) -> str:
+        if "array of shape" in text:  # keep an array's printout on one line
+            return text
+        lines = textwrap.wrap(text, width=width, break_on_hyphens=False,
+                              break_long_words=False)
+        return ("\n" + indent).join(lines) if lines else text
+    return Feedback(feedback.correct, wrap(feedback.title, "  "),
+                    [wrap(d, "   ") for d in feedback.details])
 
 
 def reference_minmax(x_train: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -103,7 +123,7 @@ def _diagnose(case: Case, got) -> str | None:
 def check_minmax(learner_fn) -> Feedback:
     """Check a learner's ``minmax(x_train, x)``: scale ``x`` per column to [0, 1] with the
     min and max of ``x_train``. Cases: ordinary data, a constant column, train/new data."""
-    return check_cases(learner_fn, minmax_cases(), diagnose=_diagnose)
+    return wrap_feedback(check_cases(learner_fn, minmax_cases(), diagnose=_diagnose))
 
 
 #: Feedback per option of the leakage question (the notebook shows the options).
@@ -123,7 +143,7 @@ LEAKAGE_FEEDBACK = {
 
 def check_leakage(answer) -> Feedback:
     """Why is fitting the scaler on the whole data set, before the split, a mistake?"""
-    return check_choice(answer, "B", LEAKAGE_FEEDBACK)
+    return wrap_feedback(check_choice(answer, "B", LEAKAGE_FEEDBACK))
 
 
 #: The widget exercise asks for the smallest outlier value that squeezes the other values
@@ -146,6 +166,10 @@ def check_outlier_squeeze(outlier: float, others: np.ndarray, band: float = SQUE
                           tolerance: float = 0.10) -> Feedback:
     """Widget exercise: drag the outlier to the smallest value at which the other values
     fill at most the bottom ``band`` of [0, 1] (within ``tolerance``, relative)."""
+    return wrap_feedback(_check_outlier_squeeze(outlier, others, band, tolerance))
+
+
+def _check_outlier_squeeze(outlier, others, band, tolerance) -> Feedback:
     others = np.asarray(others, dtype=float)
     lo, hi = others.min(), others.max()
     top = max(float(outlier), hi)

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..gd import make_problem
 from ._core import Case, Feedback, check_cases, check_choice
+from .scaling import wrap_feedback
 
 __all__ = [
     "reference_standardize",
@@ -121,8 +122,8 @@ def check_standard_scaler(learner_cls) -> Feedback:
         return Feedback(False, "Not yet: pass your class itself, e.g. "
                                "check_standard_scaler(MyStandardScaler).",
                         [f"got {type(learner_cls).__name__} instead of a class"])
-    return check_cases(_fit_then_transform(learner_cls), standard_scaler_cases(),
-                       diagnose=_diagnose)
+    return wrap_feedback(check_cases(_fit_then_transform(learner_cls),
+                                     standard_scaler_cases(), diagnose=_diagnose))
 
 
 #: Conceptual question: spread ratio of the problem shown and the learning-rate options.
@@ -155,7 +156,7 @@ def check_diverging_lr(answer) -> Feedback:
             feedback[key] = (f"No: lr = {lr:g} is far below the limit 2 / lambda_max = "
                              f"{limit:.3f}. The run converges, only slowly: it crawls along "
                              f"the long, flat axis of the ellipses.")
-    return check_choice(answer, correct, feedback)
+    return wrap_feedback(check_choice(answer, correct, feedback))
 
 
 #: The spread ratio the widget exercise asks about.
@@ -171,6 +172,11 @@ def check_largest_lr(spread_ratio: float, lr: float, standardized: bool,
                      target_ratio: float = LARGEST_LR_RATIO, tolerance: float = 0.15) -> Feedback:
     """Widget exercise: on the raw problem with ``target_ratio``, set the largest learning rate
     that still converges, within ``tolerance`` (relative) below the divergence limit."""
+    return wrap_feedback(_check_largest_lr(spread_ratio, lr, standardized, target_ratio,
+                                           tolerance))
+
+
+def _check_largest_lr(spread_ratio, lr, standardized, target_ratio, tolerance) -> Feedback:
     if standardized:
         return Feedback(False, "Not yet: untick 'standardize'.",
                         ["The exercise is about the raw features, where the limit is tight."])

@@ -88,7 +88,7 @@ class OutlierExplorer:
         # sequence: the course's data sets draw from default_rng(seed), and reusing that
         # stream would line the jitter up with the data.
         self._jitter = np.random.default_rng([seed, 7]).uniform(-0.3, 0.3, self.column.size)
-        self.live = LiveFigure(2, 1, figsize=(6.0, 3.2),
+        self.live = LiveFigure(2, 1, figsize=(6.0, 3.6),
                                alt="Two strip plots: the raw column with one outlier, and the "
                                    "same column min-max scaled to [0, 1]")
         self._max_value = max_value
@@ -110,13 +110,12 @@ class OutlierExplorer:
         colours[self.index] = PALETTE["vermillion"]
         raw = raw_ax.scatter(self.column, self._jitter, s=10, c=list(colours))
         sc = sc_ax.scatter(self.column, self._jitter, s=10, c=list(colours))
-        band = sc_ax.axvspan(0, 1, color=PALETTE["sky"], alpha=0.25, lw=0,
-                             label="where the other values land")
+        band = sc_ax.axvspan(0, 1, color=PALETTE["sky"], alpha=0.35, lw=0)
         raw_ax.set(xlim=(-0.02 * self._max_value, 1.02 * self._max_value), ylim=(-0.5, 0.5),
                    yticks=[], xlabel=f"raw {self.name}")
         sc_ax.set(xlim=(-0.02, 1.02), ylim=(-0.5, 0.5), yticks=[],
-                  xlabel="min-max scaled value (unitless, 0 = min, 1 = max)")
-        sc_ax.legend(loc="upper right")
+                  xlabel="min-max scaled value (unitless, 0 = min, 1 = max)",
+                  title="scaled; shaded: where the other values land")
         self.live.fig.tight_layout()
         return raw, sc, band
 
@@ -154,10 +153,11 @@ class RangeExplorer:
     ``widget`` (the VBox to display).
     """
 
-    def __init__(self, x: np.ndarray, names: tuple[str, str], limit: float = 5.0):
+    def __init__(self, x: np.ndarray, names: tuple[str, str], limit: float = 3.0,
+                 value: tuple[float, float] = (-1.0, 1.0)):
         self.x = np.asarray(x, dtype=float)
         self.names = names
-        self.range = widgets.FloatRangeSlider(value=(0.0, 1.0), min=-limit, max=limit, step=0.5,
+        self.range = widgets.FloatRangeSlider(value=value, min=-limit, max=limit, step=0.5,
                                               description="[a, b]",
                                               layout=widgets.Layout(width="420px"))
         self.readout = widgets.HTML()
@@ -193,6 +193,6 @@ class RangeExplorer:
         return scaled
 
 
-def range_explorer(x: np.ndarray, names: tuple[str, str]) -> RangeExplorer:
+def range_explorer(x: np.ndarray, names: tuple[str, str], **kwargs) -> RangeExplorer:
     """Build the target-range widget for the two columns of x; display its ``.widget``."""
-    return RangeExplorer(x, names)
+    return RangeExplorer(x, names, **kwargs)

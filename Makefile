@@ -37,8 +37,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(PY_STAMP): requirements.txt pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -r requirements.txt
-	$(BIN)/python -m pip install --no-deps -e .
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 
 $(JS_STAMP): $(VENDOR)/package.json $(VENDOR)/package-lock.json
@@ -49,7 +49,7 @@ $(JS_STAMP): $(VENDOR)/package.json $(VENDOR)/package-lock.json
 install: $(PY_STAMP) $(JS_STAMP)
 
 install-torch: $(PY_STAMP)
-	$(BIN)/python -m pip install -r requirements-torch.txt
+	$(BIN)/python -m pip install -q -r requirements-torch.txt
 
 $(BNLIB_STAMP): $(BNLIB_SRC)
 	rm -rf $(BUILD)/.jupyter_cache

@@ -61,10 +61,10 @@ class GammaBetaExplorer:
         self.stairs = ax.stairs(np.zeros(len(self.edges) - 1), self.edges, linewidth=2,
                                 color=PALETTE["blue"], label="output gamma * x_hat + beta")
         ax.set_xlim(*xlim)
-        ax.set_ylim(0, 0.8)
+        ax.set_ylim(0, 0.6)
         # Few, fixed ticks: tick labels dominate the redraw time of a small figure.
         ax.xaxis.set_major_locator(MaxNLocator(5))
-        ax.set_yticks([0.0, 0.4, 0.8])
+        ax.set_yticks([0.0, 0.3, 0.6])
         ax.set_xlabel("activation value (arbitrary units)")
         ax.set_ylabel("density")
         ax.legend(loc="upper right")
@@ -142,9 +142,9 @@ class TrainingAnimator:
         self.output_stairs = right.stairs(np.zeros(len(self.edges) - 1), self.edges,
                                           linewidth=2, color=PALETTE["blue"], label="output")
         right.set_xlim(*xlim)
-        right.set_ylim(0, 1.0)
+        right.set_ylim(0, 0.6)
         right.xaxis.set_major_locator(MaxNLocator(4))
-        right.set_yticks([0.0, 0.5, 1.0])
+        right.set_yticks([0.0, 0.3, 0.6])
         right.set_xlabel("value: output (line), target (filled)")
         right.set_ylabel("density")
         self.view.fig.tight_layout()

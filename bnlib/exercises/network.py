@@ -156,7 +156,7 @@ def check_bn_gap(bn: bool, lr: float, init_scale: float, data: dict | None = Non
     with_bn = data["runs"][key_bn]["test_acc"][-1]
     plain = data["runs"][key_plain]["test_acc"][-1]
     gap = with_bn - plain
-    numbers = f"BN net {with_bn:.1%}, plain net {plain:.1%}: a gap of {gap:+.1%}"
+    numbers = f"BN net {with_bn:.1%}, plain net {plain:.1%}: a gap of {100 * gap:+.1f} points"
     if not bn:
         return Feedback(False, "Not yet: switch batch normalization on.",
                         [numbers, "The exercise asks about the BN net's advantage, so look "
@@ -168,4 +168,4 @@ def check_bn_gap(bn: bool, lr: float, init_scale: float, data: dict | None = Non
     hint = ("try a very small or a very large learning rate, or a tiny or a huge init scale: "
             "where do plain sigmoids saturate or barely move?")
     return Feedback(False, f"Not yet: {numbers}; the target is a gap of at least "
-                           f"{GAP_TARGET:.0%}.", [f"hint: {hint}"])
+                           f"{100 * GAP_TARGET:.0f} points.", [f"hint: {hint}"])

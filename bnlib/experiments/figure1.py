@@ -26,6 +26,7 @@ __all__ = [
     "train_run",
     "run_figure1",
     "band_summary",
+    "layer_drift",
     "GRID",
     "grid_point",
     "grid_key",
@@ -176,6 +177,29 @@ def band_summary(run: dict, start_step: int = 100, target_acc: float = 0.9) -> d
         "final_acc": float(acc[-1]),
         "final_saturation": float(run["saturation"][-1]),
         "steps_to_target": int(steps[reached[0]]) if reached.size else None,
+    }
+
+
+def layer_drift(run: dict, start_step: int = 100) -> dict:
+    """How all last-layer sigmoid inputs move, from ``start_step`` to the end of a run.
+
+    Needs a run made with ``keep_layer_stats=True``. Returns mean_shift (the average over
+    units of |mean at the end - mean at start_step|, in units of z), std_ratio (the median
+    over units of std at the end / std at start_step), std_start and std_end (medians over
+    units), and units (how many).
+    """
+    if "unit_mean" not in run:
+        raise ValueError("layer_drift: the run has no unit statistics; use "
+                         "run_figure1(..., keep_layer_stats=True)")
+    i0 = int(np.searchsorted(np.asarray(run["step"]), start_step))
+    mean = np.asarray(run["unit_mean"], dtype=float)
+    std = np.asarray(run["unit_std"], dtype=float)
+    return {
+        "mean_shift": float(np.mean(np.abs(mean[-1] - mean[i0]))),
+        "std_ratio": float(np.median(std[-1] / std[i0])),
+        "std_start": float(np.median(std[i0])),
+        "std_end": float(np.median(std[-1])),
+        "units": int(mean.shape[1]),
     }
 
 

@@ -1,0 +1,91 @@
+"""Chapter 3c checkers: each fed typical wrong answers; the feedback must name the mistake."""
+import numpy as np
+import pytest
+
+from bnlib.exercises.network import (GAP_TARGET, check_bias_question, check_bn_gap,
+                                     check_noisy_question, check_percentile_band,
+                                     reference_percentile_band)
+
+
+@pytest.mark.parametrize("check, right", [(check_bias_question, "B"),
+                                          (check_noisy_question, "B")])
+def test_choice_questions_explain_every_option(check, right):
+    assert check(right).correct and check(right.lower()).correct
+    details = set()
+    for wrong in "ACD":
+        fb = check(wrong)
+        assert not fb.correct and fb.details
+        details.add(fb.details[0])
+    assert len(details) == 3  # a different explanation per wrong option
+    assert "one of A, B, C, D" in check("E").title
+    assert not check(None).correct
+
+
+def test_bias_feedback_names_the_mean_and_the_zero_gradient():
+    assert "mean" in check_bias_question("A").details[0]
+    assert "zero" in check_bias_question("D").details[0]
+
+
+def test_percentile_band_reference_passes():
+    assert check_percentile_band(reference_percentile_band).correct
+    assert check_percentile_band(lambda z, u: np.quantile(z[:, u], [0.15, 0.5, 0.85])).correct
+
+
+@pytest.mark.parametrize("wrong, phrase", [
+    (lambda z, u: np.percentile(z[:, u], [0.15, 0.5, 0.85]), "fractions"),
+    (lambda z, u: np.percentile(z[u], [15, 50, 85]), "row `unit`"),
+    (lambda z, u: np.percentile(z, [15, 50, 85]), "whole matrix"),
+    (lambda z, u: np.percentile(z[:, u], [85, 50, 15]), "reversed"),
+    (lambda z, u: z[:, u].mean() + np.array([-1, 0, 1]) * z[:, u].std(), "percentiles"),
+    (lambda z, u: np.percentile(z, [15, 50, 85], axis=0), "every unit"),
+])
+def test_percentile_band_names_the_mistake(wrong, phrase):
+    fb = check_percentile_band(wrong)
+    assert not fb.correct
+    assert any(phrase in d for d in fb.details), fb
+
+
+def test_percentile_band_handles_exceptions_nan_shape_and_placeholder():
+    def boom(z, unit):
+        raise IndexError("index 5 is out of bounds")
+
+    def placeholder(z, unit):
+        raise NotImplementedError
+
+    fb = check_percentile_band(boom)
+    assert not fb.correct and "IndexError" in fb.title
+    fb = check_percentile_band(lambda z, u: np.full(3, np.nan))
+    assert not fb.correct and "NaN" in fb.details[0]
+    fb = check_percentile_band(lambda z, u: np.zeros(4))
+    assert not fb.correct and "shape" in fb.details[0]
+    assert "placeholder" in check_percentile_band(placeholder).title
+    assert not check_percentile_band("not a function").correct
+
+
+def _fake_grid(bn_acc, plain_acc):
+    return {"runs": {"bn|0.5|0.1": {"test_acc": [0.1, bn_acc]},
+                     "plain|0.5|0.1": {"test_acc": [0.1, plain_acc]}}}
+
+
+def test_bn_gap_verdicts():
+    big = _fake_grid(0.95, 0.1)
+    assert check_bn_gap(True, 0.5, 0.1, data=big).correct
+    fb = check_bn_gap(False, 0.5, 0.1, data=big)
+    assert not fb.correct and "switch batch normalization on" in fb.title
+    small = _fake_grid(0.97, 0.95)
+    fb = check_bn_gap(True, 0.5, 0.1, data=small)
+    assert not fb.correct and f"{100 * GAP_TARGET:.0f} points" in fb.title
+    assert "+2.0 points" in fb.title
+    fb = check_bn_gap(True, 0.7, 0.1, data=big)
+    assert not fb.correct and "grid" in fb.title
+    # exactly at the target passes
+    assert check_bn_gap(True, 0.5, 0.1, data=_fake_grid(0.6, 0.1)).correct
+
+
+def test_bn_gap_on_the_real_grid_has_both_verdicts():
+    from bnlib.experiments import load_cache
+
+    data = load_cache("ch3_figure1_grid")
+    verdicts = {check_bn_gap(True, lr, s, data=data).correct
+                for lr in data["grid"]["lrs"] for s in data["grid"]["init_scales"]}
+    assert verdicts == {True, False}  # the exercise is solvable and not trivial

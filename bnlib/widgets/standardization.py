@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ..exercises.standardization import LARGEST_LR_RATIO, check_largest_lr
 from ..gd import GDRun, explore, loss_grid
@@ -61,6 +62,8 @@ def draw_run(ax, run: GDRun, lr: float, title: str | None = None, num: int = 100
             label="minimum")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
+    ax.xaxis.set_major_locator(MaxNLocator(5))  # fewer labels: faster redraws
+    ax.yaxis.set_major_locator(MaxNLocator(5))
     ax.set_aspect("equal")
     ax.set_xlabel("w₁ (weight of the narrow feature)")
     ax.set_ylabel("w₂ (weight of the wide feature)")
@@ -79,10 +82,12 @@ class GDExplorer:
     def __init__(self, ratio: int = 10, lr: float = 0.01, standardized: bool = False,
                  max_steps: int = 2000):
         self.max_steps = max_steps
+        wide = {"description_width": "initial"}
         self.ratio = widgets.IntSlider(value=ratio, min=1, max=20, step=1,
-                                       description="spread ratio")
+                                       description="spread ratio", style=wide)
         self.lr = widgets.FloatLogSlider(value=lr, base=10, min=-4, max=0.3, step=0.01,
-                                         description="learning rate", readout_format=".4f")
+                                         description="learning rate", readout_format=".4f",
+                                         style=wide)
         self.standardize = widgets.Checkbox(value=standardized, description="standardize",
                                             indent=False)
         self.readout = widgets.HTML()

@@ -114,7 +114,8 @@ class TrainingAnimator:
         self.feature = feature
         names = list(runs)
         steps = len(runs[names[0]][0].loss) - 1
-        self.task = widgets.ToggleButtons(options=names, value=names[0], description="task")
+        self.task = widgets.ToggleButtons(options=names, value=names[0], description="task",
+                                          style={"button_width": "auto"})
         self.step = widgets.IntSlider(value=0, min=0, max=steps, description="step")
         self.play = widgets.Play(value=0, min=0, max=steps, step=2, interval=150,
                                  description="play")
@@ -175,6 +176,7 @@ class TrainingAnimator:
         start, start_cpu = time.perf_counter(), time.thread_time()
         traj, x_hat, _ = self.runs[self.task.value]
         t, f = self.step.value, self.feature
+        self.play.value = t  # keeps the saved state consistent (jslink runs in the browser)
         g, b = traj.gamma[t, f], traj.beta[t, f]
         self.output_stairs.set_data(_density(g * x_hat[:, f] + b, self.edges))
         self.cursor.set_xdata([t, t])

@@ -33,6 +33,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,7 +89,7 @@ class Exercise:
 class Spec:
     moves: tuple[Move, ...] = ()
     exercises: tuple[Exercise, ...] = ()
-    notes: str = ""
+    known_drift: str = ""  # reported to the owner: warn instead of failing on widget drift
 
 
 SPECS: dict[str, Spec] = {
@@ -183,6 +184,10 @@ class LabServer:
                          ("IPYTHONDIR", "ipython")]:
             (self.home / sub).mkdir(parents=True, exist_ok=True)
             env[var] = str(self.home / sub)
+        # no build check: JupyterLab would ask the server whether its bundle needs rebuilding
+        page_config = self.home / "config" / "labconfig" / "page_config.json"
+        page_config.parent.mkdir(parents=True, exist_ok=True)
+        page_config.write_text(json.dumps({"buildCheck": False, "buildAvailable": False}))
         env["JUPYTERLAB_SETTINGS_DIR"] = str(settings)
         env["JUPYTERLAB_WORKSPACES_DIR"] = str(workspaces)
         env.pop("MPLBACKEND", None)  # the kernel uses the inline backend, as for a learner
@@ -418,6 +423,48 @@ JS_KERNEL_EVAL = """async (expr) => {
 }"""
 
 
+# Installed in the kernel before Run All: records every control value the page sends while
+# no one touches it. A value the kernel set but the page changed and sent back (e.g. a
+# FloatLogSlider snapping an off-step value) leaves the widget in another state than the
+# notebook meant.
+KERNEL_WATCH = """
+import ipywidgets as _bn_w
+__bn_e2e_drift = []
+def _bn_e2e_same(a, b):
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_bn_e2e_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)))
+        except (TypeError, ValueError):
+            return False
+    return a == b
+def _bn_e2e_set_state(self, sync_data, _orig=_bn_w.Widget.set_state):
+    for key in ('value', 'index'):
+        if key in sync_data and type(self).__name__ != 'Play':
+            old = getattr(self, key, None)
+            new = sync_data[key]
+            if not _bn_e2e_same(old, new):
+                __bn_e2e_drift.append((type(self).__name__, getattr(self, 'description', ''),
+                                       repr(old), repr(new)))
+    return _orig(self, sync_data)
+_bn_w.Widget.set_state = _bn_e2e_set_state
+del _bn_w
+"""
+
+JS_KERNEL_RUN = """async (code) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const reply = await kernel.requestExecute({code, silent: true, store_history: false}).done;
+  if (reply.content.status !== 'ok') throw new Error(reply.content.evalue);
+}"""
+
+
+def _drift(page) -> list[tuple]:
+    """Control values the page changed on its own since the last call (then forgets them)."""
+    text = page.evaluate(JS_KERNEL_EVAL, "(__bn_e2e_drift[:], __bn_e2e_drift.clear())[0]")
+    return ast.literal_eval(text)
+
+
 def _resolve(page, value: str | None) -> str | None:
     """A spec value as text to type; "=expr" is evaluated in the notebook's kernel."""
     if value is None or not value.startswith("="):
@@ -589,7 +636,20 @@ def _shot(target, name: str) -> None:
 
 @pytest.mark.parametrize("notebook", _notebooks())
 def test_notebook_runs_and_widgets_respond(notebook, lab, page):
+    """Run all, no errors, widgets rendered; a control moves the figure; an exercise
+    answers wrong then right. A screenshot of the page is saved when anything fails."""
     stem = Path(notebook).stem
+    try:
+        _check_notebook(notebook, stem, lab, page)
+    except BaseException:
+        _shot(page, f"{stem}-9-failure")
+        print(f"\nJupyterLab log (end):\n{lab.log_tail(15)}")
+        raise
+
+
+def _check_notebook(notebook: str, stem: str, lab: LabServer, page) -> None:
+    for old in SCREENSHOTS.glob(f"{stem}-*"):
+        old.unlink()
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     page.goto(lab.url(notebook, workspace=f"e2e-{stem}"))
@@ -597,6 +657,7 @@ def test_notebook_runs_and_widgets_respond(notebook, lab, page):
     timings["open"] = time.monotonic() - t0
 
     # 1. run all cells
+    page.evaluate(JS_KERNEL_RUN, KERNEL_WATCH)
     t1 = time.monotonic()
     result = page.evaluate(JS_RUN_ALL, RUN_TIMEOUT_S * 1000)
     timings["run all"] = time.monotonic() - t1
@@ -622,6 +683,22 @@ def test_notebook_runs_and_widgets_respond(notebook, lab, page):
     _settle(page, quiet_s=1.0)
     _shot(page, f"{stem}-0-after-run")
     spec = SPECS.get(notebook, Spec())
+    drift = _drift(page)
+    if drift:
+        message = (
+            f"{notebook}: after Run All the page sent widget values back and the kernel took "
+            f"them, so the widgets show another state than the notebook left them in "
+            f"(type, description, kernel value, value from the page): {drift}. The page "
+            f"re-snaps each value the kernel sets to the slider's step (2.0 may come back as "
+            f"1.9999999999999998) and sends it back; when a cell sets several values in a row, "
+            f"the echo of an earlier value arrives after the last one. Fix: drive a second, "
+            f"undisplayed instance of the widget in test-only cells, not the displayed one.")
+        if not spec.known_drift:
+            raise AssertionError(message)
+        warnings.warn(f"known issue ({spec.known_drift}): {message}", stacklevel=1)
+    elif spec.known_drift:
+        warnings.warn(f"{notebook}: the known widget drift no longer happens; remove "
+                      f"known_drift from its spec", stacklevel=1)
     interacted = []
     # 3. a control move changes what the widget shows
     moves = spec.moves
@@ -671,5 +748,9 @@ def test_notebook_runs_and_widgets_respond(notebook, lab, page):
     errors = page.evaluate(JS_CELL_ERRORS)
     assert not errors, f"{notebook}: errors after interacting:\n" + "\n".join(errors)
     timings["total"] = time.monotonic() - t0
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / f"{stem}-timings.json").write_text(json.dumps(
+        {"notebook": notebook, "seconds": timings, "widgets": status["views"],
+         "interactions": interacted}, indent=1))
     print(f"\n{notebook}: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
           + f"; {status['views']} widgets; " + "; ".join(interacted))

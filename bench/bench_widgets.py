@@ -276,7 +276,7 @@ def run_notebook(path: Path | None, points: int, skip: list[str],
 
 def run_suite() -> tuple[float, str]:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q"],
                           cwd=REPO, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]

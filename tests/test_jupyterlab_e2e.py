@@ -5,8 +5,10 @@ and token, serving a temporary copy of ``notebooks/``) and one headless Debian C
 by Playwright serve the whole session; each notebook gets a fresh page and kernel. Per notebook:
 
 1. open it, run all cells, wait for the kernel to be idle;
-2. assert no cell shows an error and every widget rendered (no "Loading widget..." or
-   "Error displaying widget" left);
+2. assert no cell shows an error (in a cell's output or from the kernel, e.g. raised by a
+   widget callback), every widget rendered (no "Loading widget..." or "Error displaying
+   widget" left), and no widget value was changed by the page behind the notebook's back
+   (a slider echoing a stale value after a cell set several values in a row);
 3. move one control (from ``SPECS`` below, else the first slider found) and assert the widget's
    displayed output (figure or text) changes;
 4. where a "Check" button exists, set a wrong then a right state (from ``SPECS``) and assert
@@ -34,7 +36,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -120,6 +122,19 @@ SPECS: dict[str, Spec] = {
         moves=(Move("batches", "10"),),
         exercises=(Exercise(wrong=(("convention", "Keras"), ("momentum", "0.99")),
                             right=(("momentum", "0.9"),), where="momentum"),)),
+    "03c_bn_in_a_network.ipynb": Spec(
+        moves=(Move("init scale"), Move("^sweep$")),
+        exercises=(Exercise(
+            wrong=(("^network$", "without BN"),),
+            right=(("^network$", "with BN"),
+                   ("learning rate", "=f'{_bn_e2e_gap_setting()[0]:g}'"),
+                   ("init scale", "=f'{_bn_e2e_gap_setting()[1]:g}'")),
+            where="^network$"),)),
+    "05_batch_noise.ipynb": Spec(
+        moves=(Move("^batch size m$"), Move("^mode$")),
+        exercises=(Exercise(
+            wrong=(("^batch size m$", "2"),),
+            right=(("^batch size m$", "=_bn_e2e_noise_answer()"),)),)),
     "04_gamma_beta.ipynb": Spec(
         moves=(Move("gamma", "2"), Move("^step$")),
         exercises=(Exercise(
@@ -450,6 +465,15 @@ def _bn_e2e_set_state(self, sync_data, _orig=_bn_w.Widget.set_state):
     return _orig(self, sync_data)
 _bn_w.Widget.set_state = _bn_e2e_set_state
 del _bn_w
+def _bn_e2e_gap_setting():  # chapter 3c: a grid point where BN beats the plain net enough
+    from bnlib.experiments import load_cache
+    from bnlib.exercises.network import check_bn_gap
+    d = load_cache('ch3_figure1_grid')
+    return next((lr, s) for lr in d['grid']['lrs'] for s in d['grid']['init_scales']
+                if check_bn_gap(True, lr, s, data=d).correct)
+def _bn_e2e_noise_answer():  # chapter 5: the smallest batch size meeting the noise target
+    from bnlib.exercises.noise import NOISE_TARGET, NOISE_TARGET_SIZES
+    return min(m for m in NOISE_TARGET_SIZES if m ** -0.5 <= NOISE_TARGET)
 """
 
 JS_KERNEL_RUN = """async (code) => {

@@ -202,3 +202,22 @@ def test_page_renders_offline(page, book_html, server, browser):
 def test_book_has_pages(book_html):
     pages = built_pages()
     assert "index.html" in pages and len(pages) > 2, pages
+
+
+def test_search_finds_a_chapter(book_html, server, browser):
+    """The offline search (Sphinx's searchindex.js) returns the how-to page for a word in it."""
+    report = PageReport()
+    context = browser.new_context(service_workers="block")
+    context.route("**/*", report.route)
+    tab = context.new_page()
+    tab.on("pageerror", report.page_error)
+    try:
+        tab.goto(f"{server}/search.html?q=widget", wait_until="networkidle",
+                 timeout=PAGE_TIMEOUT_MS)
+        tab.wait_for_selector("ul.search li a", timeout=PAGE_TIMEOUT_MS)
+        hrefs = tab.eval_on_selector_all("ul.search li a", "links => links.map(a => a.href)")
+    finally:
+        context.close()
+    assert any("00_how_to_use" in h for h in hrefs), hrefs
+    assert not report.outside and not report.console_errors, (report.outside,
+                                                              report.console_errors)

@@ -89,8 +89,8 @@ class GammaBetaExplorer:
         self.stairs.set_data(_density(y, self.edges))
         self.view.axes.set_title(f"RMS distance between output and input: {self.distance:.3f}")
         self.readout.value = (f"<b>distance to the original</b> (RMS of y &minus; x): "
-                              f"{self.distance:.3f} &nbsp; output mean {y.mean():.2f}, "
-                              f"std {y.std():.2f}")
+                              f"{self.distance:.3f} &nbsp; output mean {round(y.mean(), 2) + 0.0:.2f}, "
+                              f"std {y.std():.2f}")  # + 0.0 turns -0.00 into 0.00
         self.view.refresh()
         self.last_update_ms = 1000 * (time.perf_counter() - start)
         self.last_update_cpu_ms = 1000 * (time.thread_time() - start_cpu)

@@ -23,21 +23,27 @@ MARK = "NBVAL_CHECK_OUTPUT"
 
 def run(path: Path, timeout: int = 300) -> float:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
+    count = 0
     for cell in nb.cells:
+        cell.metadata.pop("execution", None)
         if cell.cell_type != "code":
             continue
-        cell.execution_count = None
         if MARK not in cell.source:
             cell.outputs = []
-        else:
-            for out in cell.outputs:
-                if "execution_count" in out:
-                    out["execution_count"] = None
+            cell.execution_count = None
+            continue
+        # nbval treats a cell with outputs but no execution count as unrun and fails it,
+        # so kept cells are numbered 1, 2, ... (stable across runs, unlike kernel counts).
+        count += 1
+        cell.execution_count = count
+        for out in cell.outputs:
+            if "execution_count" in out:
+                out["execution_count"] = count
     nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
     return elapsed

@@ -31,3 +31,16 @@ def test_check_button_runs_the_checker_on_the_current_state():
     state["value"] = 2.0
     button.button.click()
     assert button.last.correct and "✅" in button.result.value
+
+
+def test_render_is_a_cropped_png_and_reuses_the_crop_box():
+    live = LiveFigure(1, 1, figsize=(4, 3))
+    live.axes.set(xlabel="x (units)", ylabel="y (units)", title="a title")
+    png = live.render()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    box = live._bbox
+    # Cropped to the drawn content: smaller than the full 4 x 3 inch canvas.
+    assert box.width < 4.2 and box.height < 3.2
+    live.axes.plot([0, 1], [0, 1])
+    live.render()
+    assert live._bbox is box

@@ -127,25 +127,29 @@ MATH_STATE = """() => {
             untypeset, raw: ['\\\\(', '\\\\['].filter(s => text.includes(s))};
 }"""
 WIDGET_VIEWS = "script[type='application/vnd.jupyter.widget-view+json']"
-WIDGETS_RENDERED = """(n) => {
-    const roots = document.querySelectorAll('.jupyter-widgets.widget-vbox, .jupyter-widgets.widget-hbox, .jupyter-widgets.widget-output, .jupyter-widgets.widget-inline-hbox, .jupyter-widgets.widget-box');
-    return roots.length >= n && !document.body.innerText.includes('Loading widget');
-}"""
-WIDGET_STATE = """() => {
+# html-manager renders each saved view into a div.widget-subarea inserted before its script.
+WIDGET_ROOTS = """() => [...document.querySelectorAll("script[type='application/vnd.jupyter.widget-view+json']")]
+    .map(s => {
+        const area = s.previousElementSibling;
+        return area && area.classList.contains('widget-subarea')
+            ? area.querySelector('.jupyter-widgets') : null;
+    })"""
+WIDGETS_RENDERED = f"""() => ({WIDGET_ROOTS})().every(root => root !== null)
+    && !document.body.innerText.includes('Loading widget')"""
+WIDGET_STATE = f"""() => {{
     const text = document.body.innerText;
-    const views = [...document.querySelectorAll("script[type='application/vnd.jupyter.widget-view+json']")];
-    const hidden = views.filter(s => {
-        const el = s.parentElement.querySelector('.jupyter-widgets');
-        if (!el) return true;
-        const r = el.getBoundingClientRect();
+    const roots = ({WIDGET_ROOTS})();
+    const hidden = roots.filter(root => {{
+        if (!root) return true;
+        const r = root.getBoundingClientRect();
         return r.width === 0 || r.height === 0;
-    }).length;
-    return {loading: text.includes('Loading widget'),
+    }}).length;
+    return {{loading: text.includes('Loading widget'),
             error: /Error (displaying|rendering) widget|Could not create/.test(text),
             hidden,
             outputImages: document.querySelectorAll('.widget-output img').length,
-            outputs: document.querySelectorAll('.widget-output').length};
-}"""
+            outputs: document.querySelectorAll('.widget-output').length}};
+}}"""
 BROKEN_IMAGES = """() => [...document.images]
     .filter(img => !img.complete || img.naturalWidth === 0)
     .map(img => img.currentSrc || img.src || img.outerHTML.slice(0, 80))"""
@@ -176,7 +180,7 @@ def test_page_renders_offline(page, book_html, server, browser):
         assert tab.evaluate(WAIT_FOR_MATH) in ("no math", "typeset"), "MathJax did not load"
         n_views = tab.locator(WIDGET_VIEWS).count()
         if n_views:
-            tab.wait_for_function(WIDGETS_RENDERED, arg=n_views, timeout=PAGE_TIMEOUT_MS)
+            tab.wait_for_function(WIDGETS_RENDERED, timeout=PAGE_TIMEOUT_MS)
         tab.wait_for_load_state("networkidle", timeout=PAGE_TIMEOUT_MS)
         math = tab.evaluate(MATH_STATE)
         widgets = tab.evaluate(WIDGET_STATE)

@@ -24,6 +24,7 @@ MARK = "NBVAL_CHECK_OUTPUT"
 def run(path: Path, timeout: int = 300) -> float:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                            coalesce_streams=True,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute()

@@ -557,25 +557,34 @@ def _set_control(row, value: str | None) -> None:
     if "widget-slider" in classes:
         readout = row.locator(".widget-readout")
         editable = readout.count() and readout.get_attribute("contenteditable") == "true"
+        handle = row.locator(".noUi-handle").first
         if value is not None and editable:
+            before = handle.get_attribute("aria-valuenow")
             readout.evaluate("(el, v) => { el.focus(); el.textContent = v; }", value)
             readout.press("Enter")
-            return
-        handle = row.locator(".noUi-handle").first
+            page.wait_for_timeout(100)
+            # a number slider parses the text and rewrites it; a selection slider's readout
+            # is editable too but ignores the text (and Enter adds a line break to it)
+            if "\n" not in readout.inner_text() or handle.get_attribute("aria-valuenow") != before:
+                return
+            for key in ("ArrowLeft", "ArrowRight"):  # restore its readout from the slider
+                handle.press(key)
+                _settle(page, quiet_s=0.15)
         if value is None:
             now = float(handle.get_attribute("aria-valuenow") or 0)
             top = float(handle.get_attribute("aria-valuemax") or 0)
             handle.press("ArrowLeft" if now >= top else "ArrowRight")
             return
-        # selection slider: step with the keyboard until the readout shows the value
+        # selection slider: step with the keyboard until the readout shows the value, one
+        # step at a time (each step's update reaches the kernel before the next key)
         for key in ("ArrowRight", "ArrowLeft"):
             for _ in range(60):
                 if readout.inner_text().strip() == value:
                     return
-                previous = readout.inner_text()
+                previous = handle.get_attribute("aria-valuenow")
                 handle.press(key)
-                page.wait_for_timeout(30)
-                if readout.inner_text() == previous:
+                _settle(page, quiet_s=0.15)
+                if handle.get_attribute("aria-valuenow") == previous:
                     break
         raise AssertionError(f"could not set the slider to {value!r}")
     if row.locator("select").count():

@@ -116,7 +116,7 @@ def test_gd_widget_redraws_the_path_and_keeps_contours_when_only_lr_moves():
     line = w._line
     assert np.allclose(line.get_xydata(), w.run.path[:401])
     assert list(w.live.axes.collections) == contours_before  # not redrawn
-    assert str(w.run.steps) in w.live.axes.get_title()
+    assert f"{w.run.steps} steps" in w._outcome.get_text()
     w.ratio.value = 4
     assert list(w.live.axes.collections) != contours_before  # new problem, new contours
     assert "condition number" in w.readout.value

@@ -108,8 +108,10 @@ class OutlierExplorer:
         raw_ax, sc_ax = self.live.axes
         colours = np.array([PALETTE["blue"]] * self.column.size, dtype=object)
         colours[self.index] = PALETTE["vermillion"]
-        raw = raw_ax.scatter(self.column, self._jitter, s=10, c=list(colours))
-        sc = sc_ax.scatter(self.column, self._jitter, s=10, c=list(colours))
+        sizes = np.full(self.column.size, 10.0)
+        sizes[self.index] = 30.0
+        raw = raw_ax.scatter(self.column, self._jitter, s=sizes, c=list(colours))
+        sc = sc_ax.scatter(self.column, self._jitter, s=sizes, c=list(colours))
         band = sc_ax.axvspan(0, 1, color=PALETTE["sky"], alpha=0.35, lw=0)
         raw_ax.set(xlim=(-0.02 * self._max_value, 1.02 * self._max_value), ylim=(-0.5, 0.5),
                    yticks=[], xlabel=f"raw {self.name}")

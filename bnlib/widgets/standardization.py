@@ -97,6 +97,7 @@ class GDExplorer:
         self.check = CheckButton(self.state, check_largest_lr)
         self.run: GDRun | None = None
         self._line = None
+        self._outcome = None
         self._drawn_for = None  # (ratio, standardized) whose contours are on the axes
         for control in (self.ratio, self.lr, self.standardize):
             control.observe(lambda _change: self.update(), names="value")
@@ -116,18 +117,23 @@ class GDExplorer:
                       max_steps=self.max_steps)
         self.run = run
         kind = "standardized" if self.standardize.value else "raw"
-        title = f"{kind}, ratio {self.ratio.value}: {describe_run(run)}"
         key = (self.ratio.value, self.standardize.value)
         if key == self._drawn_for:  # only lr changed: move the path, keep the contours
             path = run.path[:401]
             self._line.set_data(path[:, 0], path[:, 1])
-            self.live.axes.set_title(title)
         else:
             first = self._drawn_for is None
-            self._line = draw_run(self.live.axes, run, self.lr.value, title=title)
+            self._line = draw_run(self.live.axes, run, self.lr.value,
+                                  title=f"{kind} features, spread ratio {self.ratio.value}")
+            # The outcome goes inside the axes: LiveFigure crops every render to the box
+            # of the first one, so a title that grows would be cut off.
+            self._outcome = self.live.axes.text(
+                0.98, 0.03, "", transform=self.live.axes.transAxes, ha="right",
+                va="bottom", fontsize=9, bbox={"facecolor": "white", "edgecolor": "0.7"})
             self._drawn_for = key
             if first:  # the layout does not change afterwards; tight_layout is slow
                 self.live.fig.tight_layout()
+        self._outcome.set_text(f"lr = {self.lr.value:.4f}: {describe_run(run)}")
         self.live.refresh()
         self.readout.value = (
             f"condition number of X<sup>T</sup>X: {run.problem.condition_number:.1f} &nbsp;|&nbsp; "

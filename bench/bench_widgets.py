@@ -3,6 +3,7 @@
     python bench/bench_widgets.py                 # every chapter notebook and its widgets
     python bench/bench_widgets.py notebooks/04_gamma_beta.ipynb
     python bench/bench_widgets.py --suite         # also time the full test suite (slow)
+    python bench/bench_widgets.py --suite --no-notebooks   # only the test suite
     python bench/bench_widgets.py --markdown      # print the tables as Markdown
 
 Each notebook runs top to bottom in a fresh kernel (nbclient; this is its execution time).
@@ -336,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="default: every notebooks/[0-9]*.ipynb")
     parser.add_argument("--points", type=int, default=9, help="values per control sweep")
     parser.add_argument("--suite", action="store_true", help="also time the full test suite")
+    parser.add_argument("--no-notebooks", action="store_true",
+                        help="skip the notebooks and widgets (with --suite: time the suite only)")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--from-json", type=Path,
@@ -347,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
                      saved.get("suite"), args.markdown, saved.get("load"))
         return 0
     paths = args.notebooks or sorted((REPO / "notebooks").glob("[0-9]*.ipynb"))
+    if args.no_notebooks:
+        paths = []
 
     rows: list[dict] = []
     timings: list[tuple[str, float]] = []
@@ -361,9 +366,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         timings.append((path.name, seconds))
         rows += [dict(r, notebook=path.name.split("_")[0]) for r in found]
-    print("building the remaining argument-free widget factories ...", file=sys.stderr)
-    _, found = run_notebook(None, args.points, [r["widget"] for r in rows], make_factories=True)
-    rows += [dict(r, notebook="-") for r in found]
+    if not args.no_notebooks:
+        print("building the remaining argument-free widget factories ...", file=sys.stderr)
+        _, found = run_notebook(None, args.points, [r["widget"] for r in rows],
+                                make_factories=True)
+        rows += [dict(r, notebook="-") for r in found]
     suite = None
     if args.suite:
         print("running the full test suite ...", file=sys.stderr, flush=True)

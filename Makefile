@@ -65,7 +65,7 @@ test: book
 	$(BIN)/pytest $(PYTEST_FLAGS)
 
 lab: install
-	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks
+	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 serve:
 	@test -f $(HTML)/index.html || { echo "No built book in $(HTML): run make book first"; exit 1; }

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ..exercises.network import check_bn_gap
 from ..experiments import load_cache
@@ -153,6 +154,7 @@ def draw_sweep(ax, view: dict, param: str):
         v = view[name]
         mean = np.asarray(v["mean"]) * 100
         err = np.array([mean - np.asarray(v["min"]) * 100, np.asarray(v["max"]) * 100 - mean])
+        err = np.clip(err, 0.0, None)  # equal seeds: rounding may leave -1e-15
         ax.errorbar(x * shift, mean, yerr=err, color=COLOR[bn], marker="o", ms=4, lw=1.5,
                     capsize=3, label=LABEL[bn])
     ax.axhline(10, color="0.5", ls=":", lw=1, label="chance (10%)")
@@ -160,7 +162,7 @@ def draw_sweep(ax, view: dict, param: str):
     ax.set_ylim(0, 100)
     ax.set_xlabel(PARAM_LABEL[param] + " (log scale)")
     ax.set_ylabel("test accuracy (%)")
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="center left", fontsize=8)
 
 
 def _pct(a: float) -> str:
@@ -222,6 +224,12 @@ class Figure1Explorer:
         ax_band.set_xlim(step[0], step[-1])
         ax_band.set_xlabel("training step")
         ax_band.set_ylabel("sigmoid input z (test set)")
+        # Few, fixed ticks: tick labels dominate the redraw time.
+        xticks = np.linspace(step[0], step[-1], 5)
+        for ax in (ax_acc, ax_band):
+            ax.set_xticks(xticks)
+            ax.yaxis.set_major_locator(MaxNLocator(5))
+        ax_acc.set_yticks([0, 25, 50, 75, 100])
         for ax in (ax_acc, ax_band):  # two-line titles: lay out once with room for them
             ax.set_title("line one\nline two", fontsize=10)
         self.live.fig.tight_layout()
@@ -271,7 +279,7 @@ class SweepExplorer:
 
     Attributes for tests: ``param`` (ToggleButtons: "lr" or "init_scale"), ``budget``
     (SelectionSlider over the recorded steps), ``view`` (the last :func:`sweep_view`),
-    ``widget``.
+    ``widget``. Lines show the mean over seeds, shaded bands the lowest to highest seed.
     """
 
     def __init__(self, param: str = "lr", budget: int | None = None, data: dict | None = None):
@@ -285,24 +293,45 @@ class SweepExplorer:
                                               description="after steps")
         self.live = LiveFigure(figsize=(5.6, 3.4),
                                alt="Test accuracy against the swept learning rate or init "
-                                   "scale, with and without BN; bars span three seeds.")
+                                   "scale, with and without BN; bands span three seeds.")
         self.view: dict | None = None
+        self._bands = {}
+        ax = self.live.axes
+        self._lines = {name: ax.plot([], [], "o-", ms=4, lw=1.5, color=COLOR[name == "bn"],
+                                     label=LABEL[name == "bn"])[0] for name in ("plain", "bn")}
+        ax.axhline(10, color="0.5", ls=":", lw=1, label="chance (10%)")
+        ax.set_xscale("log")
+        ax.set_xlim(0.005, 50)
+        ax.set_ylim(0, 100)
+        ax.set_yticks([0, 25, 50, 75, 100])
+        ax.set_ylabel("test accuracy (%)")
+        ax.legend(loc="center left", fontsize=8)
+        ax.set_title("line one\nline two", fontsize=10)
+        ax.set_xlabel(PARAM_LABEL["init_scale"] + " (log scale)")
+        self.live.fig.tight_layout()  # once, before the first render fixes the crop box
         for control in (self.param, self.budget):
             control.observe(lambda _change: self.update(), names="value")
         self.widget = widgets.VBox([widgets.HBox([self.param, self.budget]), self.live.output])
         self.update()
-        self.live.fig.tight_layout()
-        self.live.refresh()
 
     def update(self) -> dict:
-        """Look the sweep up at the chosen budget and redraw."""
+        """Look the sweep up at the chosen budget and redraw (artists updated in place)."""
         v = sweep_view(self.data, self.param.value, self.budget.value)
         self.view = v
         ax = self.live.axes
-        draw_sweep(ax, v, self.param.value)
+        x = np.asarray(v["values"], dtype=float)
+        for name, line in self._lines.items():
+            line.set_data(x, 100 * np.asarray(v[name]["mean"]))
+            if name in self._bands:
+                self._bands[name].remove()
+            self._bands[name] = ax.fill_between(x, 100 * np.asarray(v[name]["min"]),
+                                                100 * np.asarray(v[name]["max"]),
+                                                color=COLOR[name == "bn"], alpha=0.25, lw=0)
+        ax.set_xlim(x.min() / 1.5, x.max() * 1.5)
+        ax.set_xlabel(PARAM_LABEL[self.param.value] + " (log scale)")
         worst_bn, worst_plain = min(v["bn"]["mean"]), min(v["plain"]["mean"])
-        ax.set_title(f"after {v['step']} steps: worst mean accuracy {_pct(worst_bn)} with BN, "
-                     f"{_pct(worst_plain)} without", fontsize=10)
+        ax.set_title(f"after {v['step']} steps, worst mean test accuracy:\n"
+                     f"{_pct(worst_bn)} with BN, {_pct(worst_plain)} without", fontsize=10)
         self.live.refresh()
         return v
 

@@ -281,6 +281,9 @@ def run_suite() -> tuple[float, str]:
                           cwd=REPO, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    for line in lines:
+        if line.startswith(("FAILED", "ERROR")):
+            print(line[:200], file=sys.stderr)
     return seconds, (lines[-1] if lines else f"exit code {proc.returncode}")
 
 

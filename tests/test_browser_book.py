@@ -144,7 +144,8 @@ WIDGET_STATE = f"""() => {{
         const r = root.getBoundingClientRect();
         return r.width === 0 || r.height === 0;
     }}).length;
-    return {{loading: text.includes('Loading widget'),
+    return {{savedState: !!document.querySelector("script[type='application/vnd.jupyter.widget-state+json']"),
+            loading: text.includes('Loading widget'),
             error: /Error (displaying|rendering) widget|Could not create/.test(text),
             hidden,
             outputImages: document.querySelectorAll('.widget-output img').length,
@@ -180,7 +181,10 @@ def test_page_renders_offline(page, book_html, server, browser):
         assert tab.evaluate(WAIT_FOR_MATH) in ("no math", "typeset"), "MathJax did not load"
         n_views = tab.locator(WIDGET_VIEWS).count()
         if n_views:
-            tab.wait_for_function(WIDGETS_RENDERED, timeout=PAGE_TIMEOUT_MS)
+            try:
+                tab.wait_for_function(WIDGETS_RENDERED, timeout=PAGE_TIMEOUT_MS)
+            except Exception:  # noqa: BLE001 - a timeout; the asserts below say what is missing
+                pass
         tab.wait_for_load_state("networkidle", timeout=PAGE_TIMEOUT_MS)
         math = tab.evaluate(MATH_STATE)
         widgets = tab.evaluate(WIDGET_STATE)
@@ -195,6 +199,9 @@ def test_page_renders_offline(page, book_html, server, browser):
         assert math["containers"] > 0, f"page has math but no mjx-container: {math}"
     if n_views:
         assert not widgets["loading"] and not widgets["error"], f"widgets: {widgets}"
+        assert widgets["savedState"], (
+            "the page has widget views but no saved widget state (did its notebook execute "
+            f"during the build?): {widgets}")
         assert widgets["hidden"] == 0, f"{widgets['hidden']} widget(s) not visible: {widgets}"
         assert widgets["outputImages"] >= 1 or widgets["outputs"] == 0, (
             f"a LiveFigure's saved picture is missing: {widgets}")

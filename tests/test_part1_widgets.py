@@ -165,3 +165,20 @@ def test_slider_moves_are_interactive(bikes):
     sink = io.BytesIO()
     g.live.fig.savefig(sink, format="png")
     assert sink.tell() > 1000
+
+
+def test_nice_ceiling_rounds_up_to_1_2_5():
+    from bnlib.widgets.scaling import nice_ceiling
+    assert [nice_ceiling(v) for v in (0.2, 1, 3, 20, 21, 7.9e6)] == [1, 1, 5, 20, 50, 10_000_000]
+
+
+def test_outlier_slider_reaches_the_exercise_answer(bikes):
+    """The default slider range is derived from the column: the answer is on it, finely stepped."""
+    x, _ = bikes
+    for index in (4, int(np.argmax(x[:, 1]))):
+        w = outlier_explorer(x[:, 1], index=index)
+        threshold = squeeze_threshold(np.delete(x[:, 1], index))
+        assert w.outlier.max >= 1.5 * threshold and w.outlier.step <= 0.01 * threshold
+        assert abs(w.outlier.value - x[index, 1]) <= w.outlier.step  # starts at the data
+        labels = [t.get_text() for t in w.live.axes[0].get_xticklabels()]
+        assert any("," in t for t in labels)  # thousands separators, no 1e6 offset

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
 from ..exercises.scaling import SQUEEZE_BAND, check_outlier_squeeze
 from ..plotting import PALETTE
 from ..scaling import minmax_scale
 from ._core import CheckButton, LiveFigure
 
-__all__ = ["OutlierEffect", "outlier_effect", "scale_to_range", "OutlierExplorer",
+__all__ = ["OutlierEffect", "outlier_effect", "nice_ceiling", "scale_to_range", "OutlierExplorer",
            "outlier_explorer", "RangeExplorer", "range_explorer"]
 
 
@@ -56,6 +57,16 @@ def outlier_effect(column: np.ndarray, outlier: float, index: int = 0) -> Outlie
     return OutlierEffect(x, scaled, int(index), float(others.min()), float(others.max()))
 
 
+def nice_ceiling(value: float) -> int:
+    """The smallest of 1, 2, 5 x 10**k that is >= value (at least 1): a round slider maximum."""
+    value = max(float(value), 1.0)
+    power = 10 ** int(np.floor(np.log10(value)))
+    for mantissa in (1, 2, 5, 10):
+        if mantissa * power >= value:
+            return int(mantissa * power)
+    raise AssertionError("unreachable")
+
+
 def scale_to_range(x: np.ndarray, a: float, b: float) -> np.ndarray:
     """Min-max scale each column of x (N, D) to [a, b]: ``a + (x - min) / (max - min) * (b - a)``.
 
@@ -68,17 +79,25 @@ def scale_to_range(x: np.ndarray, a: float, b: float) -> np.ndarray:
 class OutlierExplorer:
     """A slider for one value of a column; strips of the raw and the min-max scaled column.
 
+    The slider runs from 0 to ``max_value`` (default: a round number above 15 times the
+    column's largest value, so the exercise's answer, about 10 times the others' range, is
+    reachable) in ``step``s (default: 1/1000 of the slider).
     Attributes for tests: ``outlier`` (IntSlider), ``readout`` (HTML), ``check``
     (CheckButton), ``effect`` (the last OutlierEffect), ``widget`` (the VBox to display).
     """
 
     def __init__(self, column: np.ndarray, index: int, name: str = "distance driven (km)",
-                 max_value: int = 400_000, step: int = 1000, seed: int = 0):
+                 max_value: int | None = None, step: int | None = None, seed: int = 0):
         self.column = np.asarray(column, dtype=float)
         self.index = int(index)
         self.name = name
         self.others = np.delete(self.column, self.index)
-        start = int(round(self.column[self.index], -3))
+        if max_value is None:  # room for the exercise's answer, about 10 x the others' range
+            max_value = nice_ceiling(15 * np.abs(self.column).max())
+        if step is None:
+            step = max(1, int(max_value) // 1000)
+        max_value, step = int(max_value), int(step)
+        start = int(round(self.column[self.index] / step) * step)
         self.outlier = widgets.IntSlider(value=start, min=0, max=max_value, step=step,
                                          description="outlier",
                                          style={"description_width": "initial"},
@@ -115,6 +134,8 @@ class OutlierExplorer:
         band = sc_ax.axvspan(0, 1, color=PALETTE["sky"], alpha=0.35, lw=0)
         raw_ax.set(xlim=(-0.02 * self._max_value, 1.02 * self._max_value), ylim=(-0.5, 0.5),
                    yticks=[], xlabel=f"raw {self.name}")
+        raw_ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # no 1e6 offset
+        raw_ax.xaxis.set_major_locator(MaxNLocator(5))
         sc_ax.set(xlim=(-0.02, 1.02), ylim=(-0.5, 0.5), yticks=[],
                   xlabel="min-max scaled value (unitless, 0 = min, 1 = max)",
                   title="scaled; shaded: where the other values land")

@@ -134,9 +134,9 @@ def test_leakage_question_explains_every_option(answer, correct, word):
 
 
 def test_outlier_widget_exercise():
-    others = np.array([184.0, 5000.0, 20557.0])
+    others = np.array([1008.0, 120000.0, 510000.0])
     threshold = squeeze_threshold(others, SQUEEZE_BAND)
-    assert np.isclose(threshold, 184 + (20557 - 184) / 0.1)
+    assert np.isclose(threshold, 1008 + (510000 - 1008) / 0.1)
     assert check_outlier_squeeze(threshold * 1.02, others).correct
     too_close = check_outlier_squeeze(threshold * 0.8, others)
     assert not too_close.correct and "still fill" in text(too_close)

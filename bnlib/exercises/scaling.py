@@ -55,17 +55,18 @@ def reference_minmax(x_train: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def minmax_cases() -> list[Case]:
     """Cases for a learner's ``minmax(x_train, x)``."""
-    bikes = np.array([[7.8, 10997.0], [3.6, 4833.0], [1.0, 2204.0], [0.7, 254.0],
-                      [9.9, 14114.0], [5.5, 8003.0]])
-    phones = np.array([[377.0, 1.0], [523.0, 1.0], [914.0, 1.0], [1099.0, 1.0]])
-    train = np.array([[2.0, 1000.0], [4.0, 3000.0], [10.0, 15000.0], [6.0, 7000.0]])
-    new = np.array([[1.0, 500.0], [12.0, 20000.0], [6.0, 8000.0]])
+    bikes = np.array([[16.3, 162723.0], [3.6, 41210.0], [1.0, 13480.0], [0.4, 5120.0],
+                      [19.8, 287305.0], [8.5, 97730.0]])  # age (years), distance (km)
+    # price (rupees), dual SIM (0/1): a shop's "dual SIM" filter leaves a constant column
+    phones = np.array([[14999.0, 1.0], [21999.0, 1.0], [54999.0, 1.0], [12999.0, 1.0]])
+    train = np.array([[2.0, 30000.0], [4.0, 45000.0], [10.0, 130000.0], [6.0, 70000.0]])
+    new = np.array([[1.0, 9000.0], [18.0, 310000.0], [6.0, 80000.0]])
     return [
         Case("ordinary data (6 bikes, scaled with their own min and max)", (bikes, bikes),
              reference_minmax(bikes, bikes),
              hint="per column: (x - x_train.min(axis=0)) / (x_train.max(axis=0) - "
                   "x_train.min(axis=0))"),
-        Case("a constant column (every phone has 5G)", (phones, phones),
+        Case("a constant column (only dual-SIM phones)", (phones, phones),
              reference_minmax(phones, phones),
              hint="where max == min, divide by 1 instead (np.where(span == 0, 1.0, span)); "
                   "the constant column then maps to 0"),

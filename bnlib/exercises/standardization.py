@@ -49,7 +49,7 @@ def _fit_then_transform(learner_cls):
 def standard_scaler_cases() -> list[Case]:
     """Cases for a learner's scaler class: each fits on ``args[0]`` and transforms ``args[1]``."""
     rng = np.random.default_rng(2)
-    bikes = np.column_stack([rng.uniform(0, 20, 8).round(1), rng.uniform(0, 90_000, 8).round()])
+    bikes = np.column_stack([rng.uniform(0, 20, 8).round(1), rng.uniform(0, 300_000, 8).round()])
     const = np.column_stack([[3.0, 1.0, 4.0, 1.0, 5.0], [7.0] * 5])
     train = np.column_stack([rng.normal(10, 2, 12), rng.normal(-50, 30, 12)])
     test = np.column_stack([[4.0, 10.0, 18.0], [-200.0, -50.0, 40.0]])

@@ -1,5 +1,5 @@
 """Data sets for the course: handwritten digits (bundled with scikit-learn, no download) and
-two small seeded synthetic tables for the scaling chapters.
+two small seeded synthetic tables for the scaling chapters (rental motorbikes, a phone catalogue).
 
 Every loader is deterministic for a given ``seed``.
 """
@@ -40,33 +40,46 @@ def load_digits(test_size=0.3, seed=0):
 
 
 def rental_bikes(n=200, seed=0):
-    """A synthetic rental-bike fleet: age in years vs. kilometres driven.
+    """A synthetic rental fleet of motorbikes: age in years and kilometres driven.
 
-    The two columns live on very different scales (years: about 0.5 to 12; kilometres:
-    thousands), which is what the scaling chapters need. Older bikes have been driven further
-    (about 1500 km per year, with noise).
-    Returns ``x`` (n, 2) float64 (age rounded to 0.1 year, distance to whole km, >= 0) and the
-    column names ``("age (years)", "distance driven (km)")``.
+    Age is uniform on 0 to 20 years (rounded to 0.1 year). Each bike has its own usage, about
+    12,000 km a year (log-normal, spread 0.3 in log space, so most bikes do 6,000 to 22,000 km a
+    year), and has been driven age * usage km (whole km). Distances therefore run from near 0 to a
+    few hundred thousand km and grow with age, more widely for older bikes. The two columns live
+    on scales about 10,000 times apart, which is what the scaling chapters need.
+    Returns ``x`` (n, 2) float64 and the column names ``("age (years)", "distance driven (km)")``.
     """
     n = _check_n(n, "rental_bikes")
     rng = np.random.default_rng(seed)
-    age = np.round(rng.uniform(0.5, 12.0, n), 1)
-    km = 1500.0 * age + rng.normal(0.0, 1200.0, n)
-    km = np.round(np.clip(km, 0.0, None))
+    age = np.round(rng.uniform(0.0, 20.0, n), 1)
+    km_per_year = np.exp(rng.normal(np.log(12_000.0), 0.3, n))
+    km = np.round(age * km_per_year)
     return np.column_stack([age, km]), ("age (years)", "distance driven (km)")
 
 
-def phones(n=200, seed=0):
-    """A synthetic phone catalogue: price vs. a 0/1 flag (has 5G).
+#: Market segments of the synthetic phone catalogue: (lowest price, highest price in rupees,
+#: share of the catalogue, probability that a phone of the segment is dual SIM).
+PHONE_SEGMENTS = ((10_000.0, 20_000.0, 0.55, 0.92),   # budget
+                  (20_000.0, 45_000.0, 0.30, 0.85),   # mid-range
+                  (45_000.0, 100_000.0, 0.15, 0.60))  # premium
 
-    Price in euros (roughly 80 to 1500, right-skewed, rounded to whole euros); the flag is
-    1 more often for expensive phones. A continuous feature next to a binary one, for the
-    scaling chapters. Returns ``x`` (n, 2) float64 and the column names
-    ``("price (EUR)", "has 5G (0/1)")``.
+
+def phones(n=200, seed=0):
+    """A synthetic phone catalogue (Indian market): a five-digit price next to a 0/1 dual-SIM flag.
+
+    Each phone falls into a segment of ``PHONE_SEGMENTS`` (budget 55 %, mid-range 30 %, premium
+    15 %) and gets a price log-uniform within it, rounded up to end in 999 (10,999 to 99,999
+    rupees): most phones are cheap, a few are expensive, a right-skewed column. Dual SIM is
+    near-universal among budget phones and less common among premium ones (92 %, 85 %, 60 %),
+    so the flag is weakly, negatively related to price. A binary feature next to a five-digit
+    one, for the scaling chapters. Returns ``x`` (n, 2) float64 and the column names
+    ``("price (rupees)", "dual SIM (0/1)")``.
     """
     n = _check_n(n, "phones")
     rng = np.random.default_rng(seed)
-    price = np.round(np.clip(np.exp(rng.normal(np.log(350.0), 0.6, n)), 80.0, 1500.0))
-    p_5g = 1.0 / (1.0 + np.exp(-(price - 400.0) / 120.0))
-    flag = (rng.uniform(size=n) < p_5g).astype(np.float64)
-    return np.column_stack([price, flag]), ("price (EUR)", "has 5G (0/1)")
+    low, high, share, p_dual = (np.array(column) for column in zip(*PHONE_SEGMENTS))
+    segment = rng.choice(len(PHONE_SEGMENTS), size=n, p=share)
+    raw = np.exp(rng.uniform(np.log(low[segment]), np.log(high[segment])))
+    price = np.ceil(raw / 1000.0) * 1000.0 - 1.0
+    dual_sim = (rng.uniform(size=n) < p_dual[segment]).astype(np.float64)
+    return np.column_stack([price, dual_sim]), ("price (rupees)", "dual SIM (0/1)")

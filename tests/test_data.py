@@ -42,18 +42,32 @@ def test_synthetic_tables_are_seeded_and_shaped(loader):
         loader(n=1)
 
 
-def test_rental_bikes_columns_live_on_different_scales():
-    x, names = rental_bikes()
+def test_rental_bikes_match_the_brief():
+    """Age 0 to about 20 years, distance 0 to hundreds of thousands of km, growing with age."""
+    x, names = rental_bikes(n=2000, seed=1)
     age, km = x[:, 0], x[:, 1]
     assert names == ("age (years)", "distance driven (km)")
-    assert 0 < age.min() and age.max() <= 12
-    assert km.min() >= 0 and km.std() > 100 * age.std()
-    assert np.corrcoef(age, km)[0, 1] > 0.8  # older bikes have been driven further
+    assert 0 <= age.min() < 0.5 and 19.5 < age.max() <= 20
+    assert np.array_equal(age, np.round(age, 1)) and np.array_equal(km, np.round(km))
+    assert km.min() >= 0 and 200_000 < km.max() < 1_000_000
+    assert km.std() > 5000 * age.std()  # scales thousands of times apart
+    assert np.corrcoef(age, km)[0, 1] > 0.7  # older bikes have been driven further
+    per_year = km[age >= 1] / age[age >= 1]
+    assert 10_000 < np.median(per_year) < 14_000
+    # older bikes spread more widely: usage differs from bike to bike
+    assert km[age > 15].std() > 2 * km[(age > 3) & (age < 6)].std()
 
 
-def test_phones_price_and_flag():
-    x, names = phones()
-    assert names == ("price (EUR)", "has 5G (0/1)")
-    assert set(np.unique(x[:, 1])) == {0.0, 1.0}
-    assert 80 <= x[:, 0].min() and x[:, 0].max() <= 1500
-    assert x[x[:, 1] == 1, 0].mean() > x[x[:, 1] == 0, 0].mean()
+def test_phones_match_the_brief():
+    """Five-digit prices in rupees, right-skewed; a 0/1 dual-SIM flag, rarer among dear phones."""
+    x, names = phones(n=2000, seed=1)
+    price, dual = x[:, 0], x[:, 1]
+    assert names == ("price (rupees)", "dual SIM (0/1)")
+    assert set(np.unique(dual)) == {0.0, 1.0}
+    assert 10_000 <= price.min() and price.max() <= 99_999  # five digits
+    assert np.all(price % 1000 == 999)  # shop prices ending in 999
+    assert np.mean(price) > 1.3 * np.median(price)  # right skew: a few expensive phones
+    assert price.max() > 90_000 and np.median(price) < 30_000
+    cheap = price < np.median(price)
+    assert dual[cheap].mean() > dual[~cheap].mean() + 0.05
+    assert 0.7 < dual.mean() < 0.95

@@ -117,14 +117,20 @@ WAIT_FOR_MATH = """async () => {
     await MathJax.startup.promise;
     return 'typeset';
 }"""
-MATH_STATE = """() => {
+MATH_STATE = r"""() => {
     const maths = [...document.querySelectorAll('.math')];
     const untypeset = maths.filter(m => !m.querySelector('mjx-container')).length;
     const body = document.body.cloneNode(true);
-    body.querySelectorAll('pre, code, script, style, textarea, .highlight').forEach(e => e.remove());
+    body.querySelectorAll('pre, code, script, style, textarea, .highlight, mjx-container')
+        .forEach(e => e.remove());
     const text = body.textContent;
+    // TeX that reached the page as text: \( \[ delimiters, or a TeX command in the prose
+    // (an unpaired $ leaves the whole formula raw).
+    const commands = text.match(/\\(frac|mathrm|mathbf|mathcal|hat|bar|sqrt|sum|prod|mu|sigma|gamma|beta|epsilon|partial|cdot|times|left|right|operatorname|text)(?![a-zA-Z])/g) || [];
     return {maths: maths.length, containers: document.querySelectorAll('mjx-container').length,
-            untypeset, raw: ['\\\\(', '\\\\['].filter(s => text.includes(s))};
+            untypeset, raw: ['\\(', '\\['].filter(s => text.includes(s)).concat(commands.slice(0, 5)),
+            errors: [...document.querySelectorAll('mjx-merror')]
+                .map(e => e.getAttribute('data-mjx-error')).slice(0, 5)};
 }"""
 WIDGET_VIEWS = "script[type='application/vnd.jupyter.widget-view+json']"
 # html-manager renders each saved view into a div.widget-subarea inserted before its script.
@@ -194,7 +200,8 @@ def test_page_renders_offline(page, book_html, server, browser):
         context.close()
 
     assert not report.outside, f"requests left loopback: {report.outside}"
-    assert math["untypeset"] == 0 and not math["raw"], f"math not typeset: {math}"
+    assert math["untypeset"] == 0 and not math["raw"], f"math not typeset (raw TeX left): {math}"
+    assert not math["errors"], f"MathJax could not typeset some TeX: {math}"
     if math["maths"]:
         assert math["containers"] > 0, f"page has math but no mjx-container: {math}"
     if n_views:

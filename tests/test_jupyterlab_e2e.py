@@ -577,7 +577,13 @@ def _set_control(row, value: str | None) -> None:
             return
         # selection slider: step with the keyboard until the readout shows the value, one
         # step at a time (each step's update reaches the kernel before the next key)
-        for key in ("ArrowRight", "ArrowLeft"):
+        keys = ("ArrowRight", "ArrowLeft")
+        try:  # numeric options: start in the right direction
+            if float(value) < float(readout.inner_text().strip()):
+                keys = keys[::-1]
+        except ValueError:
+            pass
+        for key in keys:
             for _ in range(60):
                 if readout.inner_text().strip() == value:
                     return

@@ -182,13 +182,14 @@ class Figure1Explorer:
                  data: dict | None = None):
         self.data = grid_data() if data is None else data
         g = self.data["grid"]
+        wide = {"description_width": "initial"}  # show the whole label
         self.bn = widgets.ToggleButtons(options=[("without BN", False), ("with BN", True)],
-                                        value=bn, description="network")
+                                        value=bn, description="network", style=wide)
         self.lr = widgets.SelectionSlider(options=[(f"{v:g}", v) for v in g["lrs"]],
-                                          value=lr, description="learning rate")
+                                          value=lr, description="learning rate", style=wide)
         self.init_scale = widgets.SelectionSlider(
             options=[(f"{v:g}", v) for v in g["init_scales"]], value=init_scale,
-            description="init scale")
+            description="init scale", style=wide)
         self.readout = widgets.HTML()
         self.live = LiveFigure(1, 2, figsize=(8.6, 3.3),
                                alt="Left: test accuracy over training steps for the chosen "
@@ -290,7 +291,8 @@ class SweepExplorer:
         steps = self.data[param]["step"]
         self.budget = widgets.SelectionSlider(options=steps,
                                               value=steps[-1] if budget is None else budget,
-                                              description="after steps")
+                                              description="after steps",
+                                              style={"description_width": "initial"})
         self.live = LiveFigure(figsize=(5.6, 3.4),
                                alt="Test accuracy against the swept learning rate or init "
                                    "scale, with and without BN; bands span three seeds.")

@@ -27,18 +27,21 @@ SEEDS = (0, 1, 2, 3, 4)
 BATCH_SIZES = (8, 32, 128)          # the main grid: every mode at every batch size
 TINY_BATCH_SIZES = (2, 4)           # extra BN runs for the train/eval-statistics caveat
 WEIGHT_DECAY = 1e-3                 # "other regularizer" comparison at batch size 32
+LABEL_NOISE = 0.3                   # the harder setting: 30% of the 200 labels wrong
 CONFIG = {**DEFAULTS, "steps": 1000, "eval_every": 50}
 
 
 def configurations():
-    """(mode, batch_size, weight_decay) for every configuration the chapter uses."""
+    """(mode, batch_size, weight_decay, label_noise) for every configuration the chapter uses."""
     for bs in BATCH_SIZES:
         for mode in MODES:
-            yield mode, bs, 0.0
+            yield mode, bs, 0.0, 0.0
     for bs in TINY_BATCH_SIZES:
-        yield "bn", bs, 0.0
+        yield "bn", bs, 0.0, 0.0
     for mode in ("none", "bn"):
-        yield mode, 32, WEIGHT_DECAY
+        yield mode, 32, WEIGHT_DECAY, 0.0
+    for mode in ("none", "bn", "wholeset", "ghost"):
+        yield mode, 32, 0.0, LABEL_NOISE
 
 
 def _round(values):
@@ -48,13 +51,21 @@ def _round(values):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=CACHE)
+    parser.add_argument("--missing", action="store_true",
+                        help="keep the runs already in --out; compute only the missing ones")
     args = parser.parse_args(argv)
     settings = {k: v for k, v in CONFIG.items() if k != "weight_decay"}
     runs, steps = {}, None
-    for mode, bs, wd in configurations():
-        key = run_key(mode, bs, wd)
+    if args.missing and args.out.exists():
+        old = json.loads(args.out.read_text())
+        runs, steps = old["runs"], old["steps"]
+    for mode, bs, wd, ln in configurations():
+        key = run_key(mode, bs, wd, ln)
+        if key in runs:
+            continue
         start = time.perf_counter()
-        hists = [train_run(mode, bs, seed, weight_decay=wd, **settings) for seed in SEEDS]
+        hists = [train_run(mode, bs, seed, weight_decay=wd, label_noise=ln, **settings)
+                 for seed in SEEDS]
         steps = hists[0]["step"]
         runs[key] = {
             "train_acc": [_round(h["train_acc"]) for h in hists],
@@ -68,7 +79,7 @@ def main(argv=None) -> int:
         "config": {**{k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()},
                    "seeds": list(SEEDS), "batch_sizes": list(BATCH_SIZES),
                    "tiny_batch_sizes": list(TINY_BATCH_SIZES), "modes": list(MODES),
-                   "weight_decay": WEIGHT_DECAY},
+                   "weight_decay": WEIGHT_DECAY, "label_noise": LABEL_NOISE},
         "steps": steps,
         "runs": runs,
     }

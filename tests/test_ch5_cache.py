@@ -55,3 +55,11 @@ def test_summarize_matches_the_raw_runs(cache):
     assert s["final_test"][1] == pytest.approx(test[:, -1].std(ddof=1))
     train = np.asarray(cache["runs"][key]["train_acc"])
     assert s["final_gap"][0] == pytest.approx((train[:, -1] - test[:, -1]).mean())
+
+
+def test_label_noise_flips_the_stated_fraction_to_other_classes():
+    from bnlib.experiments.regularization import training_subset
+    x_clean, y_clean, _, y_test = training_subset(200, subset_seed=0)
+    x_noisy, y_noisy, _, y_test2 = training_subset(200, subset_seed=0, label_noise=0.3)
+    assert np.array_equal(x_clean, x_noisy) and np.array_equal(y_test, y_test2)
+    assert np.sum(y_clean != y_noisy) == 60

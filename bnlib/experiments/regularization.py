@@ -71,12 +71,21 @@ def _digits():
     return load_digits()
 
 
-def training_subset(n_train: int, *, subset_seed: int = 0):
+def training_subset(n_train: int, *, subset_seed: int = 0, label_noise: float = 0.0):
     """(x_train, y_train, x_test, y_test): ``n_train`` random rows of the digits training
-    split (chosen with ``subset_seed``) and the whole test split. Copies, safe to modify."""
+    split (chosen with ``subset_seed``) and the whole test split. Copies, safe to modify.
+
+    label_noise: the fraction of training labels replaced by a different, random class
+    (a harder setting: the network can only fit them by memorizing); test labels are clean.
+    """
     x_train, x_test, y_train, y_test = _digits()
-    rows = np.random.default_rng(subset_seed).permutation(len(x_train))[:n_train]
-    return x_train[rows].copy(), y_train[rows].copy(), x_test.copy(), y_test.copy()
+    rng = np.random.default_rng(subset_seed)
+    rows = rng.permutation(len(x_train))[:n_train]
+    y = y_train[rows].copy()
+    if label_noise:
+        flip = rng.permutation(n_train)[:int(round(label_noise * n_train))]
+        y[flip] = (y[flip] + rng.integers(1, 10, size=flip.size)) % 10
+    return x_train[rows].copy(), y, x_test.copy(), y_test.copy()
 
 
 def _norm_layer(mode: str, width: int, ghost_size: int):
@@ -137,7 +146,7 @@ def _weight_decay(model, weight_decay: float) -> None:
 def train_run(mode: str, batch_size: int, seed: int, *, n_train: int = 200,
               hidden=(256, 256), steps: int = 1500, lr: float = 0.05, momentum: float = 0.9,
               eval_every: int = 100, ghost_size: int = 4, weight_decay: float = 0.0,
-              subset_seed: int = 0) -> dict:
+              subset_seed: int = 0, label_noise: float = 0.0) -> dict:
     """Train one model and return its history (plain lists, ready for JSON).
 
     Returns a dict with ``step``, ``loss`` (training loss of the last batch), ``train_acc``
@@ -145,7 +154,8 @@ def train_run(mode: str, batch_size: int, seed: int, *, n_train: int = 200,
     end ``batch_stat_acc`` (test accuracy with batch statistics of test batches of
     ``batch_size``, see :func:`batch_statistics_accuracy`) and ``diverged``.
     """
-    x_tr, y_tr, x_te, y_te = training_subset(n_train, subset_seed=subset_seed)
+    x_tr, y_tr, x_te, y_te = training_subset(n_train, subset_seed=subset_seed,
+                                             label_noise=label_noise)
     model = build_model(mode, seed=seed, hidden=hidden, ghost_size=ghost_size)
     opt = nn.SGD(model, lr=lr, momentum=momentum)
     rng = np.random.default_rng(10_000 + seed)
@@ -181,9 +191,10 @@ def train_run(mode: str, batch_size: int, seed: int, *, n_train: int = 200,
     return hist
 
 
-def run_key(mode: str, batch_size: int, weight_decay: float = 0.0) -> str:
-    """The cache key of a configuration, e.g. ``"bn/8"`` or ``"none/32+wd"``."""
-    return f"{mode}/{batch_size}" + ("+wd" if weight_decay else "")
+def run_key(mode: str, batch_size: int, weight_decay: float = 0.0,
+            label_noise: float = 0.0) -> str:
+    """The cache key of a configuration, e.g. ``"bn/8"``, ``"none/32+wd"``, ``"bn/32+ln"``."""
+    return f"{mode}/{batch_size}" + ("+wd" if weight_decay else "") + ("+ln" if label_noise else "")
 
 
 def summarize(runs: dict, key: str) -> dict:

@@ -182,3 +182,10 @@ def test_outlier_slider_reaches_the_exercise_answer(bikes):
         assert abs(w.outlier.value - x[index, 1]) <= w.outlier.step  # starts at the data
         labels = [t.get_text() for t in w.live.axes[0].get_xticklabels()]
         assert any("," in t for t in labels)  # thousands separators, no 1e6 offset
+
+
+def test_range_widget_axes_drop_the_raw_units(bikes):
+    x, names = bikes
+    w = range_explorer(x, names)
+    assert w.live.axes.get_xlabel() == "age, scaled (unitless)"
+    assert "km" not in w.live.axes.get_ylabel()

@@ -57,6 +57,11 @@ def outlier_effect(column: np.ndarray, outlier: float, index: int = 0) -> Outlie
     return OutlierEffect(x, scaled, int(index), float(others.min()), float(others.max()))
 
 
+def _bare(name: str) -> str:
+    """A column name without its unit: "age (years)" -> "age" (a scaled value has no unit)."""
+    return name.split(" (")[0]
+
+
 def nice_ceiling(value: float) -> int:
     """The smallest of 1, 2, 5 x 10**k that is >= value (at least 1): a round slider maximum."""
     value = max(float(value), 1.0)
@@ -81,7 +86,7 @@ class OutlierExplorer:
 
     The slider runs from 0 to ``max_value`` (default: a round number above 15 times the
     column's largest value, so the exercise's answer, about 10 times the others' range, is
-    reachable) in ``step``s (default: 1/1000 of the slider).
+    reachable) in ``step``s (default: the power of ten nearest below 1/10,000 of the slider).
     Attributes for tests: ``outlier`` (IntSlider), ``readout`` (HTML), ``check``
     (CheckButton), ``effect`` (the last OutlierEffect), ``widget`` (the VBox to display).
     """
@@ -94,8 +99,8 @@ class OutlierExplorer:
         self.others = np.delete(self.column, self.index)
         if max_value is None:  # room for the exercise's answer, about 10 x the others' range
             max_value = nice_ceiling(15 * np.abs(self.column).max())
-        if step is None:
-            step = max(1, int(max_value) // 1000)
+        if step is None:  # a power of ten, about 1/10,000 of the slider: round values
+            step = 10 ** max(0, int(np.floor(np.log10(max_value / 10_000))))
         max_value, step = int(max_value), int(step)
         start = int(round(self.column[self.index] / step) * step)
         self.outlier = widgets.IntSlider(value=start, min=0, max=max_value, step=step,
@@ -193,7 +198,8 @@ class RangeExplorer:
                                label="the square [a, b] x [a, b]")
         pad = limit + 0.5
         ax.set(xlim=(-pad, pad), ylim=(-pad, pad), aspect="equal",
-               xlabel=f"{names[0]}, scaled", ylabel=f"{names[1]}, scaled")
+               xlabel=f"{_bare(names[0])}, scaled (unitless)",
+               ylabel=f"{_bare(names[1])}, scaled (unitless)")
         ax.legend(loc="upper left")
         self.live.fig.tight_layout()
         self.scaled: np.ndarray | None = None

@@ -26,13 +26,17 @@ __all__ = [
 ]
 
 BIAS_QUESTION = """\
-A Linear layer with a bias b feeds a BatchNorm1d layer (training mode).
-What does b do?
-  A. It shifts the BN output by b, so the layer gets two shifts: b and beta.
-  B. Nothing: BN subtracts the batch mean, which contains b, so b never
-     reaches the output and its gradient is zero; beta is the shift left.
-  C. It is needed: without it BN cannot shift its output away from 0.
-  D. It makes training unstable: b and beta fight over the same shift."""
+A Linear layer with a bias b feeds a BatchNorm1d layer (training
+mode). What does b do?
+  A. It shifts the BN output by b, so the layer gets two shifts:
+     b and beta.
+  B. Nothing: BN subtracts the batch mean, which contains b, so b
+     never reaches the output and its gradient is zero; beta is
+     the shift that is left.
+  C. It is needed: without it BN cannot move its output away
+     from 0.
+  D. It makes training unstable: b and beta fight over the same
+     shift."""
 
 _BIAS_FEEDBACK = {
     "A": "b is added to every example of the batch, so it is also added to the batch mean; "
@@ -52,16 +56,18 @@ def check_bias_question(answer) -> Feedback:
 
 
 NOISY_QUESTION = """\
-Santurkar et al. (2018) inject random noise with a non-zero mean and a
-non-unit variance, changing at every step, right after each BN layer. The
-noisy-BN net trains about as well as the BN net. What does that suggest?
-  A. BN works because it keeps each layer's input distribution fixed.
-  B. Keeping the input distributions fixed is not what makes BN help:
-     the noise undoes that, yet the benefit stays.
-  C. The noise is a regularizer, and regularization alone explains all
-     of BN's benefit.
-  D. Noise after BN always speeds training up, so every network should
-     have it."""
+Santurkar et al. (2018) inject random noise with a non-zero mean and
+a non-unit variance, changing at every step, right after each BN
+layer. The noisy-BN net trains about as well as the BN net. What
+does that suggest?
+  A. BN works because it keeps each layer's input distribution
+     fixed.
+  B. Keeping the input distributions fixed is not what makes BN
+     help: the noise undoes that, yet the benefit stays.
+  C. The noise is a regularizer, and regularization alone explains
+     all of BN's benefit.
+  D. Noise after BN always speeds training up, so every network
+     should have it."""
 
 _NOISY_FEEDBACK = {
     "A": "The noisy net's input distributions are not fixed: the noise moves them at every "

@@ -26,7 +26,6 @@ __all__ = [
     "noisy_model",
     "noisy_bn_runs",
     "landscape_run",
-    "summarize_seeds",
     "SWEEPS",
     "SWEEP_SEEDS",
     "SWEEP_STEPS",
@@ -81,13 +80,6 @@ def sweep(param: str, values, *, seeds=(0, 1, 2), steps: int = 1500, lr: float =
             table.append(row)
         out["runs"][name] = table
     return out
-
-
-def summarize_seeds(runs) -> dict:
-    """Mean, min and max final accuracy and the number of diverged runs over seeds."""
-    acc = np.array([r["final_acc"] for r in runs], dtype=float)
-    return {"mean": float(acc.mean()), "min": float(acc.min()), "max": float(acc.max()),
-            "diverged": int(sum(r["diverged"] for r in runs))}
 
 
 def placement_runs(*, seeds=(0, 1, 2), steps: int = 1500, lr: float = 0.5,

@@ -21,7 +21,7 @@ from nbclient import NotebookClient
 MARK = "NBVAL_CHECK_OUTPUT"
 
 
-def run(path: Path, timeout: int = 300) -> float:
+def run(path: Path, timeout: int = 60) -> float:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             coalesce_streams=True,

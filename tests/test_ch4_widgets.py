@@ -81,3 +81,18 @@ def test_slider_moves_are_fast_enough(unit, runs):
     animator = training_animator(runs)
     assert _cpu_ms_per_move(explorer, explorer.gamma, np.linspace(0.5, 3.0, 7)) < 150
     assert _cpu_ms_per_move(animator, animator.step, range(0, 60, 9)) < 150
+
+
+def test_close_closes_every_widget_of_an_instance(unit, runs):
+    # The notebook drives an undisplayed copy in test-only cells and closes it afterwards.
+    def open_widgets(root):
+        found = [root] if root.comm is not None else []
+        for child in getattr(root, "children", ()):
+            found += open_widgets(child)
+        return found
+
+    for w in (gamma_beta_explorer(unit[:, 0]), training_animator(runs, feature=0)):
+        assert len(open_widgets(w.widget)) >= 4
+        w.close()
+        assert open_widgets(w.widget) == [] and w.view.output.comm is None
+    assert w._link.comm is None  # the animator's play-step link

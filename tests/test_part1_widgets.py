@@ -189,3 +189,20 @@ def test_range_widget_axes_drop_the_raw_units(bikes):
     w = range_explorer(x, names)
     assert w.live.axes.get_xlabel() == "age, scaled (unitless)"
     assert "km" not in w.live.axes.get_ylabel()
+
+
+def _open_widgets(root):
+    """Every widget in the tree under ``root`` whose comm is still open."""
+    found = [root] if root.comm is not None else []
+    for child in getattr(root, "children", ()):
+        found += _open_widgets(child)
+    return found
+
+
+def test_close_closes_every_widget_of_an_instance(bikes):
+    # The notebooks drive an undisplayed copy in test-only cells and close it afterwards.
+    x, names = bikes
+    for w in (outlier_explorer(x[:, 1], index=4), range_explorer(x, names), gd_explorer()):
+        assert len(_open_widgets(w.widget)) >= 4
+        w.close()
+        assert _open_widgets(w.widget) == [] and w.live.output.comm is None

@@ -25,6 +25,13 @@ from ._core import CheckButton, LiveFigure
 __all__ = ["GammaBetaExplorer", "gamma_beta_explorer", "TrainingAnimator", "training_animator"]
 
 
+def _close_tree(widget) -> None:
+    """Close ``widget`` and, depth first, every widget it contains."""
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    widget.close()
+
+
 def _density(values, edges):
     counts, _ = np.histogram(values, bins=edges, density=True)
     return counts
@@ -95,6 +102,12 @@ class GammaBetaExplorer:
         self.last_update_ms = 1000 * (time.perf_counter() - start)
         self.last_update_cpu_ms = 1000 * (time.thread_time() - start_cpu)
 
+    def close(self) -> None:
+        """Clear the figure and close every widget of this instance. For an undisplayed
+        instance that a test drives: its picture then stays out of the saved widget state."""
+        self.view.output.clear_output()
+        _close_tree(self.widget)
+
 
 def gamma_beta_explorer(x, **kwargs) -> GammaBetaExplorer:
     """Build the gamma/beta explorer for one unit's activations x (N,)."""
@@ -119,7 +132,7 @@ class TrainingAnimator:
         self.step = widgets.IntSlider(value=0, min=0, max=steps, description="step")
         self.play = widgets.Play(value=0, min=0, max=steps, step=2, interval=150,
                                  description="play")
-        widgets.jslink((self.play, "value"), (self.step, "value"))
+        self._link = widgets.jslink((self.play, "value"), (self.step, "value"))
         self.readout = widgets.HTML()
         self.edges = np.linspace(xlim[0], xlim[1], 49)
         self.view = LiveFigure(1, 2, figsize=(7.5, 2.8), alt=(
@@ -188,6 +201,13 @@ class TrainingAnimator:
         self.view.refresh()
         self.last_update_ms = 1000 * (time.perf_counter() - start)
         self.last_update_cpu_ms = 1000 * (time.thread_time() - start_cpu)
+
+    def close(self) -> None:
+        """Clear the figure and close every widget of this instance. For an undisplayed
+        instance that a test drives: its picture then stays out of the saved widget state."""
+        self.view.output.clear_output()
+        self._link.close()
+        _close_tree(self.widget)
 
 
 def training_animator(runs: dict, **kwargs) -> TrainingAnimator:

@@ -21,6 +21,13 @@ __all__ = ["OutlierEffect", "outlier_effect", "nice_ceiling", "scale_to_range", 
            "outlier_explorer", "RangeExplorer", "range_explorer"]
 
 
+def _close_tree(widget) -> None:
+    """Close ``widget`` and, depth first, every widget it contains."""
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    widget.close()
+
+
 @dataclass(frozen=True)
 class OutlierEffect:
     """One column with one value replaced by an outlier, min-max scaled to [0, 1].
@@ -167,6 +174,12 @@ class OutlierExplorer:
                               f"(target of the exercise: at most {SQUEEZE_BAND:.0%})")
         return effect
 
+    def close(self) -> None:
+        """Clear the figure and close every widget of this instance. For an undisplayed
+        instance that a test drives: its picture then stays out of the saved widget state."""
+        self.live.output.clear_output()
+        _close_tree(self.widget)
+
 
 def outlier_explorer(column: np.ndarray, index: int, **kwargs) -> OutlierExplorer:
     """Build the outlier widget for ``column`` with ``column[index]`` on the slider; display
@@ -220,6 +233,12 @@ class RangeExplorer:
                               f"{scaled[:, 0].max():.2f}] &nbsp;|&nbsp; {self.names[1]}: "
                               f"[{scaled[:, 1].min():.2f}, {scaled[:, 1].max():.2f}]")
         return scaled
+
+    def close(self) -> None:
+        """Clear the figure and close every widget of this instance. For an undisplayed
+        instance that a test drives: its picture then stays out of the saved widget state."""
+        self.live.output.clear_output()
+        _close_tree(self.widget)
 
 
 def range_explorer(x: np.ndarray, names: tuple[str, str], **kwargs) -> RangeExplorer:

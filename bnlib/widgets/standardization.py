@@ -18,6 +18,13 @@ from ._core import CheckButton, LiveFigure
 __all__ = ["view_window", "draw_run", "describe_run", "GDExplorer", "gd_explorer"]
 
 
+def _close_tree(widget) -> None:
+    """Close ``widget`` and, depth first, every widget it contains."""
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    widget.close()
+
+
 def view_window(run: GDRun, margin: float = 0.35) -> tuple[tuple[float, float], tuple[float, float]]:
     """A square window (equal units on both axes) around the start (0, 0) and the minimum.
 
@@ -140,6 +147,12 @@ class GDExplorer:
             f"divergence limit 2/&lambda;<sub>max</sub> = {run.problem.lr_limit:.4f} &nbsp;|&nbsp; "
             f"<b>{describe_run(run)}</b>")
         return run
+
+    def close(self) -> None:
+        """Clear the figure and close every widget of this instance. For an undisplayed
+        instance that a test drives: its picture then stays out of the saved widget state."""
+        self.live.output.clear_output()
+        _close_tree(self.widget)
 
 
 def gd_explorer(ratio: int = 10, lr: float = 0.01, standardized: bool = False) -> GDExplorer:

@@ -18,6 +18,11 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "_ext"))
+import nbclient_wakeup  # noqa: E402  (see its docstring: nbclient issue #312)
+
+nbclient_wakeup.patch()
+
 MARK = "NBVAL_CHECK_OUTPUT"
 
 

@@ -70,27 +70,39 @@ class StandardizeExplorer:
             slider.observe(lambda _change: self.update(), names="value")
         self.widget = widgets.VBox([widgets.HBox([self.center, self.spread]), self.readout,
                                     self.live.output, self.check.widget])
+        self._bins = np.linspace(-25, 25, 101)
+        self._bars = self._draw_axes()
         self.update()
 
     def state(self) -> dict:
         """The values the checker needs."""
         return {"center": self.center.value, "spread": self.spread.value}
 
-    def update(self) -> SampleStats:
-        """Recompute and redraw (called on every slider move)."""
-        stats = standardize_sample(self.center.value, self.spread.value, seed=self.seed)
+    def _draw_axes(self) -> list:
+        """Draw labels and empty histograms once; moves only update the bar heights."""
         raw_ax, z_ax = self.live.axes
-        bins = np.linspace(-25, 25, 101)
-        for ax, data, colour, title in ((raw_ax, stats.values, PALETTE["blue"], "raw sample"),
-                                        (z_ax, stats.z, PALETTE["orange"], "z-scores")):
-            ax.clear()
-            ax.hist(data, bins=bins, color=colour)
+        bars = []
+        zeros = np.zeros(self._bins.size - 1)
+        for ax, colour, title in ((raw_ax, PALETTE["blue"], "raw sample"),
+                                  (z_ax, PALETTE["orange"], "z-scores")):
+            bars.append(ax.stairs(zeros, self._bins, fill=True, color=colour))
             ax.set_xlim(-25, 25)
             ax.set_xlabel("value (unitless)")
             ax.set_title(title)
         raw_ax.set_ylabel("count")
         self.live.fig.suptitle("Standardizing always lands on mean 0, std 1", fontsize=11)
         self.live.fig.tight_layout()
+        return bars
+
+    def update(self) -> SampleStats:
+        """Recompute and redraw (called on every slider move)."""
+        stats = standardize_sample(self.center.value, self.spread.value, seed=self.seed)
+        peak = 0
+        for bars, data in zip(self._bars, (stats.values, stats.z)):
+            counts, _ = np.histogram(data, bins=self._bins)
+            bars.set_data(counts)
+            peak = max(peak, counts.max())
+        self.live.axes[0].set_ylim(0, 1.1 * peak)
         self.live.refresh()
         self.readout.value = (f"raw: mean {stats.mean:.2f}, std {stats.std:.2f} &nbsp;→&nbsp; "
                               f"z-scores: mean {stats.z_mean:.2f}, std {stats.z_std:.2f}")

@@ -102,17 +102,12 @@ SPECS: dict[str, Spec] = {
                             right=(("center", "-5"), ("spread", "4"))),)),
     "01_min_max_scaling.ipynb": Spec(
         moves=(Move(r"\[a, b\]"), Move("outlier", "200000")),
-        known_drift="reported to part1: the range slider echoes stale values during Run "
-                    "All, and the outlier slider (step 1000) snaps the text's 5,239,190 to "
-                    "5,239,000",
         exercises=(Exercise(
             wrong=(("outlier", "100000"),),
-            right=(("outlier", "=int(np.ceil(squeeze_threshold(squeeze.others) / 1000) * 1000)"),
-                   )),)),
+            right=(("outlier", "=int(np.ceil(squeeze_threshold(squeeze.others)"
+                                " / squeeze.outlier.step) * squeeze.outlier.step)"),)),)),
     "02_standardization.ipynb": Spec(
         moves=(Move("spread ratio", "5"), Move("standardize")),
-        known_drift="reported to part1: test-only cells drive the displayed explorer; "
-                    "the learning rate ends at 0.0155 instead of 0.01",
         exercises=(Exercise(
             # learning rates on the slider's log grid (step 0.01 in log10), so the page does
             # not snap them: 1.1 x and 0.93 x the divergence limit 2 / lambda_max
@@ -135,20 +130,18 @@ SPECS: dict[str, Spec] = {
                    ("learning rate", "=f'{_bn_e2e_gap_setting()[0]:g}'"),
                    ("init scale", "=f'{_bn_e2e_gap_setting()[1]:g}'")),
             where="^network$"),)),
-    "05_batch_noise.ipynb": Spec(
-        moves=(Move("^batch size m$"), Move("^mode$")),
-        exercises=(Exercise(
-            wrong=(("^batch size m$", "2"),),
-            right=(("^batch size m$", "=_bn_e2e_noise_answer()"),)),)),
     "04_gamma_beta.ipynb": Spec(
         moves=(Move("gamma", "2"), Move("^step$")),
-        known_drift="reported to ch4: test-only cells drive the displayed explorer; it "
-                    "ends at gamma 1.9, beta 2.9 (the exercise's answer) instead of 1, 0",
         exercises=(Exercise(
             wrong=(("gamma", "1"), ("beta", "0")), wrong_text="gamma is too small",
             right=(("gamma", "=round(float(target_gamma[0]), 2)"),
                    ("beta", "=round(float(target_beta[0]), 2)")),
             button="Check identity"),)),
+    "05_batch_noise.ipynb": Spec(
+        moves=(Move("^batch size m$"), Move("^mode$")),
+        exercises=(Exercise(
+            wrong=(("^batch size m$", "2"),),
+            right=(("^batch size m$", "=_bn_e2e_noise_answer()"),)),)),
 }
 
 

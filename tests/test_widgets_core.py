@@ -44,3 +44,15 @@ def test_render_is_a_cropped_png_and_reuses_the_crop_box():
     live.axes.plot([0, 1], [0, 1])
     live.render()
     assert live._bbox is box
+
+
+def test_close_tree_closes_every_nested_widget():
+    import ipywidgets as widgets
+
+    from bnlib.widgets import close_tree
+
+    leaf = widgets.IntSlider()
+    box = widgets.VBox([widgets.HBox([leaf]), widgets.HTML()])
+    nested = [box, box.children[0], leaf, box.children[1]]
+    close_tree(box)
+    assert all(w.comm is None for w in nested)

@@ -16,7 +16,7 @@ from IPython.display import Image, display
 
 from ..exercises._core import Feedback
 
-__all__ = ["LiveFigure", "CheckButton"]
+__all__ = ["LiveFigure", "CheckButton", "close_tree"]
 
 
 class LiveFigure:
@@ -51,6 +51,17 @@ class LiveFigure:
         self.output.clear_output(wait=True)
         with self.output:
             display(Image(data=png, format="png"))
+
+
+def close_tree(widget) -> None:
+    """Close ``widget`` and, depth first, every widget it contains.
+
+    For an undisplayed instance that a test drives: closed widgets stay out of the saved
+    widget state, so the static book holds only what the reader sees.
+    """
+    for child in getattr(widget, "children", ()):
+        close_tree(child)
+    widget.close()
 
 
 class CheckButton:

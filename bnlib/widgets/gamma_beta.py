@@ -20,16 +20,9 @@ from matplotlib.ticker import MaxNLocator
 from ..affine import affine_view, identity_params
 from ..exercises.gamma_beta import check_identity
 from ..plotting import PALETTE
-from ._core import CheckButton, LiveFigure
+from ._core import CheckButton, LiveFigure, close_tree
 
 __all__ = ["GammaBetaExplorer", "gamma_beta_explorer", "TrainingAnimator", "training_animator"]
-
-
-def _close_tree(widget) -> None:
-    """Close ``widget`` and, depth first, every widget it contains."""
-    for child in getattr(widget, "children", ()):
-        _close_tree(child)
-    widget.close()
 
 
 def _density(values, edges):
@@ -106,7 +99,7 @@ class GammaBetaExplorer:
         """Clear the figure and close every widget of this instance. For an undisplayed
         instance that a test drives: its picture then stays out of the saved widget state."""
         self.view.output.clear_output()
-        _close_tree(self.widget)
+        close_tree(self.widget)
 
 
 def gamma_beta_explorer(x, **kwargs) -> GammaBetaExplorer:
@@ -207,7 +200,7 @@ class TrainingAnimator:
         instance that a test drives: its picture then stays out of the saved widget state."""
         self.view.output.clear_output()
         self._link.close()
-        _close_tree(self.widget)
+        close_tree(self.widget)
 
 
 def training_animator(runs: dict, **kwargs) -> TrainingAnimator:

@@ -15,17 +15,10 @@ from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 from ..exercises.scaling import SQUEEZE_BAND, check_outlier_squeeze
 from ..plotting import PALETTE
 from ..scaling import minmax_scale
-from ._core import CheckButton, LiveFigure
+from ._core import CheckButton, LiveFigure, close_tree
 
 __all__ = ["OutlierEffect", "outlier_effect", "nice_ceiling", "scale_to_range", "OutlierExplorer",
            "outlier_explorer", "RangeExplorer", "range_explorer"]
-
-
-def _close_tree(widget) -> None:
-    """Close ``widget`` and, depth first, every widget it contains."""
-    for child in getattr(widget, "children", ()):
-        _close_tree(child)
-    widget.close()
 
 
 @dataclass(frozen=True)
@@ -178,7 +171,7 @@ class OutlierExplorer:
         """Clear the figure and close every widget of this instance. For an undisplayed
         instance that a test drives: its picture then stays out of the saved widget state."""
         self.live.output.clear_output()
-        _close_tree(self.widget)
+        close_tree(self.widget)
 
 
 def outlier_explorer(column: np.ndarray, index: int, **kwargs) -> OutlierExplorer:
@@ -238,7 +231,7 @@ class RangeExplorer:
         """Clear the figure and close every widget of this instance. For an undisplayed
         instance that a test drives: its picture then stays out of the saved widget state."""
         self.live.output.clear_output()
-        _close_tree(self.widget)
+        close_tree(self.widget)
 
 
 def range_explorer(x: np.ndarray, names: tuple[str, str], **kwargs) -> RangeExplorer:

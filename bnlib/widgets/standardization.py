@@ -13,16 +13,9 @@ from matplotlib.ticker import MaxNLocator
 from ..exercises.standardization import LARGEST_LR_RATIO, check_largest_lr
 from ..gd import GDRun, explore, loss_grid
 from ..plotting import PALETTE
-from ._core import CheckButton, LiveFigure
+from ._core import CheckButton, LiveFigure, close_tree
 
 __all__ = ["view_window", "draw_run", "describe_run", "GDExplorer", "gd_explorer"]
-
-
-def _close_tree(widget) -> None:
-    """Close ``widget`` and, depth first, every widget it contains."""
-    for child in getattr(widget, "children", ()):
-        _close_tree(child)
-    widget.close()
 
 
 def view_window(run: GDRun, margin: float = 0.35) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -152,7 +145,7 @@ class GDExplorer:
         """Clear the figure and close every widget of this instance. For an undisplayed
         instance that a test drives: its picture then stays out of the saved widget state."""
         self.live.output.clear_output()
-        _close_tree(self.widget)
+        close_tree(self.widget)
 
 
 def gd_explorer(ratio: int = 10, lr: float = 0.01, standardized: bool = False) -> GDExplorer:

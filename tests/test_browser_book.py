@@ -16,97 +16,10 @@ Playwright or a built book the test skips with the reason (in CI it fails instea
 """
 from __future__ import annotations
 
-import functools
-import os
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from urllib.parse import urlparse
-
 import pytest
 
-from conftest import BOOK_HTML, skip_or_fail
-
-CHROMIUM = os.environ.get("BN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
-]
-LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-SKIP_DIRS = {"_static", "_sources", "_images", "_screenshots", "_downloads"}
-PAGE_TIMEOUT_MS = 30_000
-
-
-def built_pages() -> list[str]:
-    """Every HTML page of the build, relative to its root (empty if not built)."""
-    if not BOOK_HTML.is_dir():
-        return []
-    return sorted(p.relative_to(BOOK_HTML).as_posix() for p in BOOK_HTML.rglob("*.html")
-                  if not SKIP_DIRS.intersection(p.relative_to(BOOK_HTML).parts))
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep pytest output readable
-        pass
-
-
-@pytest.fixture(scope="module")
-def server(book_html):
-    handler = functools.partial(_QuietHandler, directory=str(book_html))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser(book_html):
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("playwright is not installed (pip install -r requirements.txt)")
-    if not Path(CHROMIUM).is_file():
-        skip_or_fail(f"Chromium not found at {CHROMIUM} (Debian: apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-class PageReport:
-    """What went wrong while one page loaded."""
-
-    def __init__(self):
-        self.outside: list[str] = []
-        self.console_errors: list[str] = []
-        self.failed: list[str] = []
-
-    def route(self, route):
-        url = route.request.url
-        parsed = urlparse(url)
-        if parsed.scheme in ("data", "blob", "about") or parsed.hostname in LOOPBACK:
-            route.continue_()
-        else:
-            self.outside.append(url)
-            route.abort()
-
-    def console(self, msg):
-        if msg.type == "error":
-            self.console_errors.append(f"console: {msg.text} @ {msg.location.get('url', '')}")
-
-    def page_error(self, error):
-        self.console_errors.append(f"page error: {error}")
-
-    def request_failed(self, request):
-        if urlparse(request.url).hostname in LOOPBACK:
-            self.failed.append(f"{request.url}: {request.failure}")
-
-    def response(self, response):
-        if response.status >= 400:
-            self.failed.append(f"{response.url}: HTTP {response.status}")
-
+from book_browser import CHROMIUM, LOOPBACK, PAGE_TIMEOUT_MS, PageReport, built_pages  # noqa: F401
+from conftest import BOOK_HTML, skip_or_fail  # noqa: F401
 
 # JavaScript run in the page after it loaded.
 WAIT_FOR_MATH = """async () => {

@@ -1,28 +1,53 @@
 """The sliced poll behind notebook execution returns a reply as soon as a slice sees it and
-raises Empty at the caller's deadline, as nbclient expects."""
+raises Empty at the caller's deadline, as nbclient expects.
+
+No real time passes: the module's clock is replaced by a fake one that only the fake channel
+moves forward (by the whole poll, as a poll that misses its wake-up does). The tests count the
+polls and read the fake clock, so a slow or busy machine cannot change their outcome.
+"""
 import asyncio
+import math
 import sys
 from pathlib import Path
 from queue import Empty
-from time import monotonic
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "_ext"))
 import nbclient_wakeup  # noqa: E402
 
+SLICE = nbclient_wakeup.SLICE_SECONDS
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
 
 class MissedWakeup:
-    """A channel whose reply is only seen by a poll that starts after ``ready_at``."""
+    """A channel whose reply (ready at ``ready_at`` on the fake clock) is only seen by a poll
+    that starts after it: a poll that misses the wake-up lasts its whole timeout."""
 
-    def __init__(self, ready_at):
-        self.ready_at = ready_at
+    def __init__(self, clock, ready_at):
+        self.clock, self.ready_at = clock, ready_at
         self.polls = []
 
     async def get_msg(self, timeout=None):
         self.polls.append(timeout)
-        if monotonic() >= self.ready_at:
+        if self.clock.now >= self.ready_at:
             return {"msg": "reply"}
-        await asyncio.sleep(timeout)  # the wake-up is missed: sleep out the whole poll
+        self.clock.now += timeout  # the wake-up is missed: the poll sleeps out its timeout
         raise Empty
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(nbclient_wakeup, "monotonic", fake)
+    return fake
 
 
 def run(channel, timeout, monkeypatch):
@@ -30,24 +55,32 @@ def run(channel, timeout, monkeypatch):
     return asyncio.run(nbclient_wakeup._get_msg_in_slices(channel, timeout=timeout))
 
 
-def test_reply_is_returned_within_a_slice_of_arriving(monkeypatch):
-    channel = MissedWakeup(ready_at=monotonic() + 0.3)
-    start = monotonic()
+def test_reply_is_returned_by_the_first_slice_after_it_arrives(clock, monkeypatch):
+    channel = MissedWakeup(clock, ready_at=0.3)
     assert run(channel, 30.0, monkeypatch) == {"msg": "reply"}
-    assert monotonic() - start < 0.3 + 2 * nbclient_wakeup.SLICE_SECONDS
-    assert max(channel.polls) <= nbclient_wakeup.SLICE_SECONDS
+    assert channel.polls == [SLICE] * math.ceil(0.3 / SLICE) + [SLICE]
+    assert 0.3 <= clock.now < 0.3 + SLICE  # not the 30 s of one missed whole-timeout poll
 
 
-def test_empty_is_raised_at_the_deadline(monkeypatch):
-    channel = MissedWakeup(ready_at=float("inf"))
-    start = monotonic()
-    try:
+def test_a_waiting_reply_takes_one_poll(clock, monkeypatch):
+    channel = MissedWakeup(clock, ready_at=0.0)
+    assert run(channel, 30.0, monkeypatch) == {"msg": "reply"}
+    assert channel.polls == [SLICE] and clock.now == 0.0
+
+
+def test_empty_is_raised_at_the_deadline(clock, monkeypatch):
+    channel = MissedWakeup(clock, ready_at=math.inf)
+    with pytest.raises(Empty):
         run(channel, 0.6, monkeypatch)
-    except Empty:
-        elapsed = monotonic() - start
-    else:
-        raise AssertionError("expected Empty")
-    assert 0.6 <= elapsed < 0.6 + nbclient_wakeup.SLICE_SECONDS
+    # two whole slices, then the remainder up to the deadline, and no poll after it
+    assert channel.polls == pytest.approx([SLICE, SLICE, 0.6 - 2 * SLICE])
+    assert clock.now == pytest.approx(0.6)
+
+
+def test_no_timeout_polls_in_slices_until_the_reply(clock, monkeypatch):
+    channel = MissedWakeup(clock, ready_at=10 * SLICE)
+    assert run(channel, None, monkeypatch) == {"msg": "reply"}
+    assert channel.polls == [SLICE] * 11
 
 
 def test_patch_installs_on_jupyter_client():

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import time
 
 import matplotlib
 
@@ -140,28 +139,29 @@ def test_gd_widget_check_button_runs_the_exercise():
     assert not w.check.run().correct and w.run.diverged
 
 
-def _median_move_ms(widget, control, values):
-    """Median wall time of a slider move: compute, artist updates and a PNG render."""
+def _pngs_after_moves(widget, control, values):
+    """The PNG the inline backend would send after each move (how long a move takes is
+    measured by bench/bench_widgets.py, not asserted here)."""
     from IPython.core.pylabtools import print_figure
-    times = []
+    pngs = []
     for v in values:
-        start = time.perf_counter()
         control.value = v
-        print_figure(widget.live.fig, "png", bbox_inches="tight")  # what the inline backend does
-        times.append(1000 * (time.perf_counter() - start))
-    return float(np.median(times))
+        pngs.append(print_figure(widget.live.fig, "png", bbox_inches="tight"))
+    return pngs
 
 
-def test_slider_moves_are_interactive(bikes):
-    """A generous bound (the budget is 150 ms on a quiet machine; CI machines are shared)."""
+def test_every_slider_move_redraws_the_figure(bikes):
     x, names = bikes
     g = gd_explorer()
     o = outlier_explorer(x[:, 1], index=4)
     r = range_explorer(x, names)
-    assert _median_move_ms(g, g.lr, [0.003, 0.019, 0.03, 0.01]) < 1000
-    assert _median_move_ms(g, g.ratio, [2, 8, 15]) < 1000
-    assert _median_move_ms(o, o.outlier, [50_000, 150_000, 300_000]) < 1000
-    assert _median_move_ms(r, r.range, [(-1.0, 1.0), (0.0, 4.0)]) < 1000
+    for widget, control, values in ((g, g.lr, [0.003, 0.019, 0.03, 0.01]),
+                                    (g, g.ratio, [2, 8, 15]),
+                                    (o, o.outlier, [50_000, 150_000, 300_000]),
+                                    (r, r.range, [(-1.0, 1.0), (0.0, 4.0)])):
+        pngs = _pngs_after_moves(widget, control, values)
+        assert all(png[:8] == b"\x89PNG\r\n\x1a\n" for png in pngs)
+        assert len(set(pngs)) == len(values), f"{control.description}: a move left the figure"
     sink = io.BytesIO()
     g.live.fig.savefig(sink, format="png")
     assert sink.tell() > 1000

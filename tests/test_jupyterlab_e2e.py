@@ -40,6 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import skip_or_fail
+
+# Minutes in all (a page, a kernel and a full run per notebook): out of `pytest -m "not slow"`.
+# Under `pytest -n 2 --dist loadfile` it shares one worker with nbval's notebooks, one after
+# the other (tests/conftest.py), so the two never start kernels side by side.
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = Path(os.environ.get("BN_E2E_NOTEBOOKS", REPO / "notebooks"))
@@ -49,7 +55,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--disable-sync",
 ]
-IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 RUN_TIMEOUT_S = 180  # running all cells of one notebook
 WIDGET_TIMEOUT_S = 30  # widgets rendering after the run
@@ -143,12 +148,6 @@ SPECS: dict[str, Spec] = {
             wrong=(("^batch size m$", "2"),),
             right=(("^batch size m$", "=_bn_e2e_noise_answer()"),)),)),
 }
-
-
-def _skip_or_fail(reason: str):
-    if IN_CI:
-        pytest.fail(f"{reason} (CI is set, so this is an error rather than a skip)")
-    pytest.skip(reason)
 
 
 def _notebooks() -> list[str]:
@@ -278,9 +277,9 @@ def sync_playwright_api():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _skip_or_fail("playwright is not installed (pip install playwright)")
+        skip_or_fail("playwright is not installed (pip install playwright)")
     if not Path(CHROMIUM).exists():
-        _skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+        skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     return sync_playwright
 
 
@@ -468,7 +467,7 @@ del _bn_w
 def _bn_e2e_gap_setting():  # chapter 3c: a grid point where BN beats the plain net enough
     from bnlib.experiments import load_cache
     from bnlib.exercises.network import check_bn_gap
-    d = load_cache('ch3_figure1_grid')
+    d = load_cache('ch3c_figure1_grid')
     return next((lr, s) for lr in d['grid']['lrs'] for s in d['grid']['init_scales']
                 if check_bn_gap(True, lr, s, data=d).correct)
 def _bn_e2e_noise_answer():  # chapter 5: the smallest batch size meeting the noise target

@@ -152,12 +152,12 @@ def check_bn_gap(bn: bool, lr: float, init_scale: float, data: dict | None = Non
     """Widget exercise: with BN switched on, find a learning rate and an init scale where the
     BN net's final test accuracy beats the plain net's (same settings) by GAP_TARGET or more.
 
-    data: the Figure 1 grid (``load_cache("ch3_figure1_grid")``, loaded when None).
+    data: the Figure 1 grid (``load_cache("ch3c_figure1_grid")``, loaded when None).
     """
     from ..experiments import load_cache
     from ..experiments.figure1 import grid_key
 
-    data = load_cache("ch3_figure1_grid") if data is None else data
+    data = load_cache("ch3c_figure1_grid") if data is None else data
     key_bn, key_plain = grid_key(True, lr, init_scale), grid_key(False, lr, init_scale)
     if key_bn not in data["runs"]:
         return Feedback(False, "Not yet: that setting is not on the precomputed grid.",

@@ -27,7 +27,7 @@ def rounded(obj: Any, digits: int = CACHE_DIGITS) -> Any:
 
 
 def load_cache(name: str) -> dict:
-    """Read ``bnlib/cache/<name>.json`` (e.g. ``load_cache("ch3_figure1_grid")``)."""
+    """Read ``bnlib/cache/<name>.json`` (e.g. ``load_cache("ch3c_figure1_grid")``)."""
     path = resources.files("bnlib") / "cache" / f"{name}.json"
     with path.open("r", encoding="utf-8") as f:
         return json.load(f)

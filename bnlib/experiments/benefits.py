@@ -270,7 +270,7 @@ def landscape_run(*, bn: bool, lr: float = 0.5, seed: int = 0, steps: int = 1500
             "test_acc": [float(h["test_acc"][i]) for i in keep]}
 
 
-#: What scripts/precompute_ch3.py runs (and tests recompute points of).
+#: What scripts/precompute_ch3c.py runs (and tests recompute points of).
 SWEEPS = {
     "lr": {"values": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0], "lr": 0.5,
            "init_scale": None},

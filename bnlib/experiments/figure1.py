@@ -203,7 +203,7 @@ def layer_drift(run: dict, start_step: int = 100) -> dict:
     }
 
 
-#: The Figure 1 explorer's precomputed grid (scripts/precompute_ch3.py): seed 0.
+#: The Figure 1 explorer's precomputed grid (scripts/precompute_ch3c.py): seed 0.
 GRID = {"lrs": [0.05, 0.2, 0.5, 2.0, 8.0], "init_scales": [0.01, 0.1, 0.3, 1.0, 3.0],
         "steps": 2000, "eval_every": 100, "seed": 0, "unit": 0}
 

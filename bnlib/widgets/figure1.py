@@ -1,7 +1,7 @@
 """Chapter 3c widgets: the Figure 1 explorer and the sweep explorer.
 
-Both read precomputed runs (``bnlib/cache/ch3_figure1_grid.json``, ``ch3_sweeps.json``,
-written by ``scripts/precompute_ch3.py``), so a slider move only looks numbers up and
+Both read precomputed runs (``bnlib/cache/ch3c_figure1_grid.json``, ``ch3c_sweeps.json``,
+written by ``scripts/precompute_ch3c.py``), so a slider move only looks numbers up and
 redraws. The lookups (:func:`explorer_view`, :func:`sweep_view`) are pure and tested; the
 drawing functions (:func:`draw_band`, :func:`draw_figure1`, :func:`draw_sweep`) also make
 the chapter's static figures.
@@ -43,13 +43,13 @@ PARAM_LABEL = {"lr": "learning rate", "init_scale": "init scale (std of initial 
 @lru_cache(maxsize=1)
 def grid_data() -> dict:
     """The Figure 1 explorer's precomputed grid (read once)."""
-    return load_cache("ch3_figure1_grid")
+    return load_cache("ch3c_figure1_grid")
 
 
 @lru_cache(maxsize=1)
 def sweep_data() -> dict:
     """The learning-rate and init-scale sweeps (read once)."""
-    return load_cache("ch3_sweeps")
+    return load_cache("ch3c_sweeps")
 
 
 def explorer_view(data: dict, bn: bool, lr: float, init_scale: float) -> dict:

@@ -1,14 +1,14 @@
 """Precompute chapter 3's heavy experiments into small JSON files in bnlib/cache.
 
-    python scripts/precompute_ch3.py [--only figure1|sweeps|why]
+    python scripts/precompute_ch3c.py [--only figure1|sweeps|why]
 
 Writes (floats rounded to bnlib.experiments.CACHE_DIGITS decimals):
-- bnlib/cache/ch3_figure1_grid.json: the Figure 1 explorer's grid (BN on/off x learning
+- bnlib/cache/ch3c_figure1_grid.json: the Figure 1 explorer's grid (BN on/off x learning
   rate x init scale; test accuracy and sigmoid-input percentiles over training);
-- bnlib/cache/ch3_sweeps.json: learning-rate and init-scale sweeps over three seeds;
-- bnlib/cache/ch3_why.json: BN placement, noisy BN and the loss-landscape measurements.
+- bnlib/cache/ch3c_sweeps.json: learning-rate and init-scale sweeps over three seeds;
+- bnlib/cache/ch3c_why.json: BN placement, noisy BN and the loss-landscape measurements.
 Every entry is produced by a pure, seeded function of bnlib.experiments; the tests in
-tests/test_ch3b_cache.py recompute points and compare them with these files.
+tests/test_ch3c_cache.py recompute points and compare them with these files.
 """
 from __future__ import annotations
 
@@ -57,8 +57,8 @@ def why() -> dict:
     }
 
 
-JOBS = {"figure1": ("ch3_figure1_grid", figure1_grid), "sweeps": ("ch3_sweeps", sweeps),
-        "why": ("ch3_why", why)}
+JOBS = {"figure1": ("ch3c_figure1_grid", figure1_grid), "sweeps": ("ch3c_sweeps", sweeps),
+        "why": ("ch3c_why", why)}
 
 
 def main(argv: list[str] | None = None) -> int:

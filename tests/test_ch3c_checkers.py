@@ -26,9 +26,17 @@ def test_bias_feedback_names_the_mean_and_the_zero_gradient():
     assert "zero" in check_bias_question("D").details[0]
 
 
-def test_percentile_band_reference_passes():
-    assert check_percentile_band(reference_percentile_band).correct
+def test_percentile_band_accepts_correct_answers_written_differently():
+    # (the expected values come from reference_percentile_band, so it is not fed itself)
     assert check_percentile_band(lambda z, u: np.quantile(z[:, u], [0.15, 0.5, 0.85])).correct
+    assert check_percentile_band(
+        lambda z, u: np.array([np.percentile(z.T[u], q) for q in (15, 50, 85)])).correct
+
+
+def test_percentile_band_reference_on_values_worked_by_hand():
+    # column 1 is 10, 20, 30, 40, 50: linear interpolation at positions 0.6, 2 and 3.4
+    z = np.array([[0.0, 10.0], [1.0, 20.0], [2.0, 30.0], [3.0, 40.0], [4.0, 50.0]])
+    np.testing.assert_allclose(reference_percentile_band(z, 1), [16.0, 30.0, 44.0])
 
 
 @pytest.mark.parametrize("wrong, phrase", [
@@ -85,7 +93,7 @@ def test_bn_gap_verdicts():
 def test_bn_gap_on_the_real_grid_has_both_verdicts():
     from bnlib.experiments import load_cache
 
-    data = load_cache("ch3_figure1_grid")
+    data = load_cache("ch3c_figure1_grid")
     verdicts = {check_bn_gap(True, lr, s, data=data).correct
                 for lr in data["grid"]["lrs"] for s in data["grid"]["init_scales"]}
     assert verdicts == {True, False}  # the exercise is solvable and not trivial

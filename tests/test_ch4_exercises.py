@@ -12,9 +12,29 @@ def _axes(dy):
 
 # --- coding exercise: one gradient-descent step ------------------------------------------
 
-def test_sgd_reference_passes():
-    verdict = ex.check_sgd_step(ex.reference_sgd_step)
+def loop_sgd_step(gamma, beta, dy, x_hat, lr):
+    """A correct answer written another way: one feature (channel) at a time."""
+    new_gamma, new_beta = np.array(gamma, dtype=float), np.array(beta, dtype=float)
+    for c in range(dy.shape[1]):
+        new_gamma[c] -= lr * float((dy[:, c] * x_hat[:, c]).sum())
+        new_beta[c] -= lr * float(dy[:, c].sum())
+    return new_gamma, new_beta
+
+
+def test_sgd_checker_accepts_an_independent_correct_answer():
+    # (the checker's expected values come from ex.reference_sgd_step: feeding it that very
+    # function could not fail, so a correct answer written differently is fed instead)
+    verdict = ex.check_sgd_step(loop_sgd_step)
     assert verdict.correct and "3 cases" in verdict.title
+
+
+def test_sgd_reference_on_a_step_worked_by_hand():
+    # dgamma = sum(dy * x_hat) = [1 - 1, 0 + 1] = [0, 1]; dbeta = sum(dy) = [2, 1]; lr 0.5
+    dy = np.array([[1.0, 0.0], [1.0, 1.0]])
+    x_hat = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    gamma, beta = ex.reference_sgd_step(np.array([1.0, 2.0]), np.zeros(2), dy, x_hat, 0.5)
+    np.testing.assert_allclose(gamma, [1.0, 1.5])
+    np.testing.assert_allclose(beta, [-1.0, -0.5])
 
 
 def wrong_sign(gamma, beta, dy, x_hat, lr):

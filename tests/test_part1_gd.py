@@ -123,9 +123,14 @@ def test_loss_grid_evaluates_the_loss_on_a_meshgrid():
     p = gd.make_problem(3.0)
     W1, W2, L = gd.loss_grid(p, (-1, 2), (-0.5, 0.5), num=7)
     assert W1.shape == W2.shape == L.shape == (7, 7)
-    i, j = 2, 5
-    assert np.isclose(L[i, j], p.loss(np.array([W1[i, j], W2[i, j]])))
-    assert np.isclose(L.min(), p.loss(np.array([W1, W2]).reshape(2, -1).T).min())
+    # meshgrid convention: w1 varies along the columns, w2 along the rows
+    assert np.allclose(W1[0], np.linspace(-1, 2, 7))
+    assert np.allclose(W2[:, 0], np.linspace(-0.5, 0.5, 7))
+    # the loss straight from the data, ||x w - y||^2 / (2 n), not through p.loss
+    x, y = gd.two_feature_data(3.0, n=200, seed=0)
+    for i, j in [(0, 0), (2, 5), (6, 3)]:
+        w = np.array([W1[i, j], W2[i, j]])
+        assert np.isclose(L[i, j], np.sum((x @ w - y) ** 2) / (2 * len(y)))
 
 
 def test_explore_reports_the_steps_to_its_target():

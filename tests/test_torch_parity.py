@@ -1,10 +1,16 @@
 """bnlib against PyTorch (CPU): forward, backward, running statistics over several training
-steps and eval-mode output of BatchNorm1d/2d, all within 1e-5. Skips with a reason when
-PyTorch is not installed (CI installs the CPU build)."""
+steps and eval-mode output of BatchNorm1d/2d, all within 1e-5; and chapter 3b's recorded
+PyTorch reference is what PyTorch computes today. Without PyTorch the module skips with a
+reason, or fails when CI is set (CI installs the CPU build: make install-torch)."""
 import numpy as np
 import pytest
+from conftest import skip_or_fail
 
-torch = pytest.importorskip("torch", reason="PyTorch is not installed; parity tests need the CPU build")
+try:
+    import torch
+except ImportError:
+    skip_or_fail("PyTorch is not installed; the parity tests need the CPU build "
+                 "(make install-torch)")
 
 from bnlib.batchnorm import (  # noqa: E402
     BatchNorm1d,
@@ -14,6 +20,8 @@ from bnlib.batchnorm import (  # noqa: E402
     batchnorm_forward,
 )
 from bnlib.nn import Linear, softmax_cross_entropy  # noqa: E402
+from bnlib.torch_reference import (comparison_inputs, run_torch_batchnorm1d,  # noqa: E402
+                                   torch_batchnorm1d_reference)
 
 ATOL = 1e-5
 
@@ -25,6 +33,8 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
 CASES = [
     # (bnlib class, torch class, batch shape, dtype)
     (BatchNorm1d, torch.nn.BatchNorm1d, (16, 5), np.float64),
@@ -121,3 +131,16 @@ def test_linear_and_softmax_cross_entropy_match_torch():
     close(dx, xt.grad)
     close(ours.dweight, theirs.weight.grad)
     close(ours.dbias, theirs.bias.grad)
+
+
+def test_recorded_reference_is_what_torch_computes_today():
+    """Chapter 3b shows the record when PyTorch is missing: it must hold PyTorch's outputs
+    on today's inputs (rerun scripts/record_ch3b_torch.py when this fails)."""
+    record = torch_batchnorm1d_reference(live=False)
+    batches, probe = comparison_inputs()
+    assert np.array_equal(record["batches"], batches) and np.array_equal(record["probe"], probe)
+    fresh = run_torch_batchnorm1d(batches, probe)
+    for key in ("train_outputs", "running_mean", "running_var", "eval_output"):
+        # float64 throughout: PyTorch builds and CPUs differ only in the last bits
+        np.testing.assert_allclose(record[key], fresh[key], rtol=1e-12, atol=1e-12, err_msg=key)
+    assert record["torch_version"].split(".")[0] == torch.__version__.split(".")[0]

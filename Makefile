@@ -20,6 +20,8 @@ BNLIB_SRC   := $(shell find bnlib -type f \( -name '*.py' -o -name '*.json' -o -
 BNLIB_STAMP := $(BUILD)/.bnlib-stamp
 
 JB_FLAGS := --config book/_config.yml --toc book/_toc.yml -W -n --keep-going
+# Two workers, one file per worker at a time; the notebooks (nbval) and the JupyterLab end-to-end
+# test count as one file, so they never run side by side (tests/conftest.py).
 PYTEST_FLAGS ?= -n 2 --dist loadfile
 
 .PHONY: help install install-torch book test lab serve clean distclean

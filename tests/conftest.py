@@ -1,8 +1,17 @@
-"""Shared helpers for the tests of the built book (tests/test_book_*.py, test_browser_*.py).
+"""Shared set-up of the suite: how the tests are grouped on xdist workers, which are slow, and
+the helpers of the tests of the built book (tests/test_book_*.py, test_browser_*.py).
 
 The book is built by ``make book`` into ``_build/html`` (override with ``BN_BOOK_HTML``). Tests
 that need it skip with a reason when it is missing, except in CI (``CI`` set to a true value),
 where a skip would hide a broken pipeline: there they fail.
+
+``make test`` runs ``pytest -n 2 --dist loadfile``: one worker runs all the tests of a file.
+Here nbval's notebooks and the JupyterLab end-to-end test count as one file (the scheduler
+below): they all start Jupyter kernels, and the e2e test (a JupyterLab server, Chromium and a
+kernel per notebook) running next to nbval once starved nbval's kernel start-up past its
+timeout. Together they run one after the other on one worker, first, as the largest unit.
+nbval's kernel start-up timeout stays at its default, 60 s: measured at 3 to 5 s (kernel ready,
+plus 5 s for the first numpy/matplotlib import) on this 2-core machine at a load average of 9.
 """
 from __future__ import annotations
 
@@ -18,12 +27,56 @@ REPO = Path(__file__).resolve().parents[1]
 BOOK_HTML = Path(os.environ.get("BN_BOOK_HTML", REPO / "_build" / "html"))
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
+# One BLAS thread per process (and per kernel it starts: they inherit the environment). The
+# matrices are small, two xdist workers already use both cores, and OpenBLAS threads that
+# wait for each other on a busy machine only burn CPU time.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+KERNEL_GROUP = "kernels"
+E2E_FILE = "test_jupyterlab_e2e.py"
+#: Notebooks whose nbval run takes more than about 5 s (``--durations=0``; see the README):
+#: all their cells are marked ``slow``, as a notebook's cells only run in order.
+SLOW_NOTEBOOKS = ()
+
+
+def pytest_configure(config):
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(int(os.environ["OPENBLAS_NUM_THREADS"]))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.suffix == ".ipynb" and item.path.name in SLOW_NOTEBOOKS:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown under -p no:xdist
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` with one change: the notebooks and the e2e test are one "file"."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class KernelsTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            if path.endswith(".ipynb") or path.endswith(E2E_FILE):
+                return KERNEL_GROUP
+            return super()._split_scope(nodeid)
+
+    return KernelsTogether(config, log)
+
 
 def skip_or_fail(reason: str) -> None:
-    """Skip the test with ``reason``; in CI, fail it instead."""
+    """Skip the test (or, called at import time, the whole module) with ``reason``; in CI,
+    fail it instead."""
     if IN_CI:
         pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)
 
 
 @pytest.fixture(scope="session")

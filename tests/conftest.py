@@ -15,6 +15,7 @@ plus 5 s for the first numpy/matplotlib import) on this 2-core machine at a load
 """
 from __future__ import annotations
 
+import fnmatch
 import functools
 import os
 import threading
@@ -48,9 +49,15 @@ def pytest_configure(config):
     threadpool_limits(int(os.environ["OPENBLAS_NUM_THREADS"]))
 
 
+#: Test files that are slow as a whole: each starts Chromium (the browser tests).
+SLOW_FILES = ("test_browser_*.py",)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.path.suffix == ".ipynb" and item.path.name in SLOW_NOTEBOOKS:
+        name = item.path.name
+        if (item.path.suffix == ".ipynb" and name in SLOW_NOTEBOOKS) or any(
+                fnmatch.fnmatch(name, pattern) for pattern in SLOW_FILES):
             item.add_marker(pytest.mark.slow)
 
 

@@ -1,5 +1,6 @@
 """Chapter 4 widgets driven as a reader would: sliders, Check button, step slider. (How long
 a move takes is measured by bench/bench_widgets.py, not asserted here.)"""
+
 import numpy as np
 import pytest
 
@@ -59,6 +60,18 @@ def test_animator_steps_and_tasks(runs):
     a.task.value = "standard"
     assert f"gamma = {runs['standard'][0].gamma[30, 0]:.3f}" in a.readout.value
     assert np.allclose(a.gamma_line.get_ydata(), runs["standard"][0].gamma[:, 0])
+
+
+def test_the_base_times_every_move(unit, runs):
+    # No time limit (budgets live in bench/): the base records each redraw's wall and CPU time.
+    explorer = gamma_beta_explorer(unit[:, 0])
+    animator = training_animator(runs)
+    for w, slider, values in ((explorer, explorer.gamma, (0.5, 3.0)),
+                              (animator, animator.step, (0, 30))):
+        for v in values:
+            slider.value = v
+            assert w.last_update_ms > 0 and 0 <= w.last_update_cpu_ms
+    assert animator.play.value == 30  # the Play button follows the slider
 
 
 def test_close_closes_every_widget_of_an_instance(unit, runs):

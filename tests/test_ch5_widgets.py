@@ -1,5 +1,6 @@
 """Chapter 5 widgets: driven programmatically, verdicts checked. (How long a move takes is
 measured by bench/bench_widgets.py, not asserted here.)"""
+
 import matplotlib
 import numpy as np
 import pytest

@@ -62,3 +62,33 @@ class PageReport:
             self.failed.append(f"{response.url}: HTTP {response.status}")
 
 
+
+
+# What a page needs before it is looked at as a reader sees it: MathJax has typeset, the
+# ipywidgets HTML manager has rendered every saved view, the toggle buttons (folded cells and
+# dropdown solutions) are in place. Shared by test_browser_a11y.py and test_browser_exercises.py.
+_RENDERED = """async () => {
+    for (let i = 0; i < 200 && document.querySelector('.math')
+             && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
+        await new Promise(r => setTimeout(r, 50));
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise)
+        await MathJax.startup.promise;
+    const views = () => [...document.querySelectorAll(
+        "script[type='application/vnd.jupyter.widget-view+json']")];
+    const rendered = () => views().every(s => {
+        const area = s.previousElementSibling;
+        return area && area.classList.contains('widget-subarea')
+            && area.querySelector('.jupyter-widgets');
+    });
+    const toggles = () => [...document.querySelectorAll('.admonition.dropdown')]
+        .every(a => a.querySelector('.toggle-button'));
+    for (let i = 0; i < 400 && !(rendered() && toggles()); i++)
+        await new Promise(r => setTimeout(r, 50));
+    return rendered() && toggles();
+}"""
+
+
+def wait_until_rendered(tab) -> None:
+    """Wait until the page's math, widgets and toggle buttons are in place (or time out)."""
+    tab.evaluate(_RENDERED)
+    tab.wait_for_load_state("networkidle", timeout=PAGE_TIMEOUT_MS)

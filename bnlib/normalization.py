@@ -59,6 +59,9 @@ __all__ = [
     "GroupNorm",
     "InstanceNorm2d",
     "RMSNorm",
+    "METHODS_2D",
+    "statistics_shape",
+    "statistics_mask",
 ]
 
 
@@ -596,3 +599,54 @@ class RMSNorm(_Norm):
         except (TypeError, ValueError) as err:
             raise type(err)(str(err).replace("rmsnorm_forward", "RMSNorm.forward")) from None
         return y
+
+
+# ---------------------------------------------------------------------------------------------
+# Which values share a mean: the pure computations behind the chapter's cube widget and
+# its shape exercise
+# ---------------------------------------------------------------------------------------------
+
+#: The methods of the family on an (N, C, H, W) batch, in the order of Wu & He's Figure 2.
+METHODS_2D = ("batch", "layer", "instance", "group")
+
+
+def _check_method(method, shape, num_groups, func):
+    if method not in METHODS_2D:
+        raise ValueError(f"{func}: method is {method!r}; expected one of {METHODS_2D}")
+    if len(shape) != 4:
+        raise ValueError(f"{func}: shape is {tuple(shape)}; expected an (N, C, H, W) shape")
+    c = shape[1]
+    if method == "group" and (int(num_groups) < 1 or c % int(num_groups)):
+        raise ValueError(f"{func}: num_groups={num_groups} does not divide C={c}; expected "
+                         f"num_groups in {[d for d in range(1, c + 1) if c % d == 0]}")
+
+
+def statistics_shape(method, shape, num_groups=1):
+    """The shape of the mean (and of the variance) that ``method`` computes for an input of
+    ``shape`` (N, C, H, W), without kept dimensions: batch (C,), layer (N,), instance (N, C),
+    group (N, num_groups)."""
+    _check_method(method, shape, num_groups, "statistics_shape")
+    n, c = shape[:2]
+    return {"batch": (c,), "layer": (n,), "instance": (n, c),
+            "group": (n, int(num_groups))}[method]
+
+
+def statistics_mask(method, shape, index, num_groups=1):
+    """A boolean array of ``shape`` (N, C, H, W): True at the values that share one mean and
+    variance with the value at ``index`` (n, c, h, w) under ``method`` (one of
+    ``METHODS_2D``; ``num_groups`` for "group"). Its sum is the number of values averaged."""
+    func = "statistics_mask"
+    _check_method(method, shape, num_groups, func)
+    n, c, h, w = (int(s) for s in shape)
+    i, j = int(index[0]), int(index[1])
+    if not (0 <= i < n and 0 <= j < c):
+        raise ValueError(f"{func}: index {tuple(index)} is outside shape {tuple(shape)}")
+    example = np.arange(n)[:, None] == i
+    channel = np.ones((1, c), bool)
+    if method in ("batch", "instance"):
+        channel = np.arange(c)[None, :] == j
+    elif method == "group":
+        size = c // int(num_groups)
+        channel = (np.arange(c) // size == j // size)[None, :]
+    rows = channel if method == "batch" else example & channel
+    return np.broadcast_to(np.broadcast_to(rows, (n, c))[:, :, None, None], (n, c, h, w)).copy()

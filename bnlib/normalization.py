@@ -62,6 +62,7 @@ __all__ = [
     "METHODS_2D",
     "statistics_shape",
     "statistics_mask",
+    "statistics_picture",
 ]
 
 
@@ -69,10 +70,9 @@ class NormCache(NamedTuple):
     """What the backward pass of a family member needs from its forward pass.
 
     x_hat: the normalized input (before gamma and beta), same shape as x.
-    mean: the statistics' mean, in the shape of the method's groups: layer norm and RMS norm
-        ``x.shape[:-k] + (1,) * k`` for a k-dimensional normalized_shape (as PyTorch's
-        ``native_layer_norm``; None for RMS norm, which does not centre); group norm (N, G);
-        instance norm (N, C).
+    mean: the mean of each normalization group: shape ``x.shape[:-k] + (1,) * k`` for layer
+    norm with a k-dimensional normalized_shape (as PyTorch's ``native_layer_norm``), (N, G)
+    for group norm, (N, C) for instance norm; None for RMS norm, which does not centre.
     inv_std: ``1 / sqrt(var + eps)`` (RMS norm: ``1 / sqrt(mean(x**2) + eps)``), shape of mean.
     gamma: the scale used, shaped to broadcast against x, or None (no affine).
     eps: the constant that was added.
@@ -245,7 +245,7 @@ def _backward(dy, cache):
 
 
 def _channel_bc(ndim):
-    """The shape that makes a (C,) vector broadcast against (N, C, *spatial)."""
+    """The shape that makes a (C,) vector broadcast against ``(N, C, *spatial)``."""
     return (-1,) + (1,) * (ndim - 2)
 
 
@@ -257,7 +257,7 @@ def layernorm_forward(x, normalized_shape, gamma=None, beta=None, eps=1e-5):
     """Layer normalization: normalize each example over its trailing ``normalized_shape``
     dimensions, then scale by ``gamma`` and shift by ``beta`` elementwise.
 
-    x: (*, *normalized_shape), e.g. (N, D) with normalized_shape=D, (N, T, D) for a sequence
+    x: ``(*, *normalized_shape)``, e.g. (N, D) with normalized_shape=D, (N, T, D) for a sequence
     (each token normalized on its own) or (N, C, H, W) with normalized_shape=(C, H, W).
     normalized_shape: an int or a tuple, the trailing shape of x.
     gamma, beta: arrays of shape normalized_shape (cast to x's dtype), or None (1 and 0).
@@ -298,7 +298,7 @@ def groupnorm_forward(x, num_groups, gamma=None, beta=None, eps=1e-5):
     consecutive channels and normalize each (example, group) over its channels and
     positions; then a per-channel affine (Wu & He, 2018).
 
-    x: (N, C, *spatial), e.g. (N, C, H, W). num_groups: G, must divide C. G = 1 is layer norm
+    x: ``(N, C, *spatial)``, e.g. (N, C, H, W). num_groups: G, must divide C. G = 1 is layer norm
     over (C, H, W); G = C is instance norm. gamma, beta: (C,) or None.
     Returns y (shape and dtype of x) and a :class:`NormCache` with mean and inv_std of shape
     (N, G). Same as ``torch.nn.functional.group_norm(x, num_groups, gamma, beta, eps)``.
@@ -329,7 +329,7 @@ def groupnorm_forward(x, num_groups, gamma=None, beta=None, eps=1e-5):
 def groupnorm_backward(dy, cache):
     """Backward pass of :func:`groupnorm_forward`.
 
-    dy: (N, C, *). Returns dx (N, C, *), dgamma (C,) and dbeta (C,) (summed over N and the
+    dy: ``(N, C, *)``. Returns dx ``(N, C, *)``, dgamma (C,) and dbeta (C,) (summed over N and the
     positions).
     """
     func = "groupnorm_backward"
@@ -341,7 +341,7 @@ def instancenorm_forward(x, gamma=None, beta=None, eps=1e-5):
     """Instance normalization: normalize each (example, channel) over its positions
     (Ulyanov et al., 2016); then an optional per-channel affine.
 
-    x: (N, C, *spatial) with at least one spatial dimension, e.g. (N, C, H, W).
+    x: ``(N, C, *spatial)`` with at least one spatial dimension, e.g. (N, C, H, W).
     gamma, beta: (C,) or None (the default of ``torch.nn.InstanceNorm2d``, affine=False).
     Returns y and a :class:`NormCache` with mean and inv_std of shape (N, C). Same as
     ``torch.nn.functional.instance_norm(x, weight=gamma, bias=beta, eps=eps)``.
@@ -363,7 +363,7 @@ def instancenorm_forward(x, gamma=None, beta=None, eps=1e-5):
 def instancenorm_backward(dy, cache):
     """Backward pass of :func:`instancenorm_forward`.
 
-    dy: (N, C, *). Returns dx (N, C, *), dgamma (C,) and dbeta (C,).
+    dy: ``(N, C, *)``. Returns dx ``(N, C, *)``, dgamma (C,) and dbeta (C,).
     """
     func = "instancenorm_backward"
     cache = _check_cache(cache, func)
@@ -375,7 +375,7 @@ def rmsnorm_forward(x, normalized_shape, gamma=None, eps=None):
     square of its trailing ``normalized_shape`` values, without centring, then scale by
     ``gamma``. There is no beta.
 
-    x: (*, *normalized_shape), e.g. (N, T, D) with normalized_shape=D.
+    x: ``(*, *normalized_shape)``, e.g. (N, T, D) with normalized_shape=D.
     gamma: shape normalized_shape, or None. eps: added to the mean square; None gives the
     machine epsilon of x's dtype (``np.finfo(x.dtype).eps``), PyTorch's default.
     ``y = gamma * x / sqrt(mean(x**2) + eps)``. Returns y and a :class:`NormCache` (mean is
@@ -468,7 +468,7 @@ class LayerNorm(_Norm):
     (N, D) or (N, T, D) input; (C, H, W) for images). Attributes: ``gamma`` (ones) and
     ``beta`` (zeros) of shape normalized_shape (PyTorch's ``weight`` and ``bias``; None when
     ``elementwise_affine=False``), ``dgamma``/``dbeta`` after :meth:`backward`.
-    forward: x (*, *normalized_shape) -> same shape. Training and eval mode compute the same
+    forward: x ``(*, *normalized_shape)`` -> same shape. Training and eval mode compute the same
     thing (no running statistics). Differences from PyTorch: float64 NumPy parameters, no
     ``bias=False`` option.
     """
@@ -485,7 +485,7 @@ class LayerNorm(_Norm):
                 f"elementwise_affine={self.elementwise_affine})")
 
     def forward(self, x):
-        """x: (*, *normalized_shape) -> y of the same shape and dtype."""
+        """x: ``(*, *normalized_shape)`` -> y of the same shape and dtype."""
         gamma, beta = self._params(np.asarray(x).dtype if np.asarray(x).dtype.kind == "f"
                                    else np.float64)
         try:
@@ -503,7 +503,7 @@ class GroupNorm(_Norm):
     groups of C / G consecutive channels; each group is normalized over its channels and
     positions. Attributes: ``gamma`` (C,) ones and ``beta`` (C,) zeros (per channel, not per
     group), ``dgamma``/``dbeta`` after :meth:`backward`.
-    forward: x (N, C, *) -> same shape. No running statistics (train and eval are the same).
+    forward: x ``(N, C, *)`` -> same shape. No running statistics (train and eval are the same).
     """
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True):
@@ -522,7 +522,7 @@ class GroupNorm(_Norm):
                 f"affine={self.affine})")
 
     def forward(self, x):
-        """x: (N, num_channels, *) -> y of the same shape and dtype."""
+        """x: ``(N, num_channels, *)`` -> y of the same shape and dtype."""
         func = "GroupNorm.forward"
         a = _check_x(x, func, f"(N, {self.num_channels}, *)", 2)
         if a.shape[1] != self.num_channels:
@@ -591,7 +591,7 @@ class RMSNorm(_Norm):
                 f"elementwise_affine={self.elementwise_affine})")
 
     def forward(self, x):
-        """x: (*, *normalized_shape) -> y of the same shape and dtype."""
+        """x: ``(*, *normalized_shape)`` -> y of the same shape and dtype."""
         dtype = np.asarray(x).dtype
         gamma, _ = self._params(dtype if dtype.kind == "f" else np.float64)
         try:
@@ -650,3 +650,20 @@ def statistics_mask(method, shape, index, num_groups=1):
         channel = (np.arange(c) // size == j // size)[None, :]
     rows = channel if method == "batch" else example & channel
     return np.broadcast_to(np.broadcast_to(rows, (n, c))[:, :, None, None], (n, c, h, w)).copy()
+
+
+def statistics_picture(mask, index) -> np.ndarray:
+    """The (N, C, H, W) ``mask`` of :func:`statistics_mask` as a 2-D integer picture: one
+    column of blocks per example, one row of blocks per channel, each block the H x W
+    positions, one blank pixel between blocks. Values: 0 blank, 1 not shared, 2 shares the
+    statistics, 3 the block of the chosen value (example ``index[0]``, channel ``index[1]``)."""
+    mask = np.asarray(mask, dtype=bool)
+    n, c, h, w = mask.shape
+    img = np.zeros((c * (h + 1) - 1, n * (w + 1) - 1), dtype=np.int8)
+    for i in range(n):
+        for j in range(c):
+            block = np.where(mask[i, j], 2, 1)
+            if (i, j) == (int(index[0]), int(index[1])):
+                block = np.where(mask[i, j], 3, 1)
+            img[j * (h + 1):j * (h + 1) + h, i * (w + 1):i * (w + 1) + w] = block
+    return img

@@ -53,9 +53,9 @@ def test_statistics_shape_matches_the_caches():
 
 
 def test_cube_layout_marks_the_chosen_block():
-    from bnlib.widgets.family import cube_layout
+    from bnlib.normalization import statistics_picture
     mask = statistics_mask("instance", SHAPE, (1, 3))
-    img = cube_layout(mask, (1, 3))
+    img = statistics_picture(mask, (1, 3))
     assert img.shape == (6 * 4 - 1, 4 * 3 - 1)
     assert (img == 3).sum() == 3 * 2 and (img == 2).sum() == 0
     assert (img == 1).sum() == (4 * 6 - 1) * 3 * 2
@@ -79,7 +79,6 @@ def test_curves_at_averages_over_seeds():
 
 
 def test_cube_widget_controls_change_the_state_and_check():
-    from bnlib.widgets._core import close_tree
     from bnlib.widgets.family import normalization_cube
     cube = normalization_cube()
     try:
@@ -91,6 +90,20 @@ def test_cube_widget_controls_change_the_state_and_check():
         cube.num_groups.value = 3
         assert cube.check.run().correct
         cube.method.value = "layer"
-        assert cube.num_groups.disabled and cube.state.count == 6 * 9
+        assert cube.state.count == 6 * 9 and "not used" in cube.readout.value
     finally:
-        close_tree(cube.widget)
+        cube.close()
+
+
+def test_batch_size_explorer_draws_the_cached_means():
+    from bnlib.experiments import load_cache
+    from bnlib.widgets.family import batch_size_explorer
+    cache = load_cache("ch6_batch_size")
+    explorer = batch_size_explorer(cache, initial=2)
+    try:
+        explorer.batch_size.value = 16
+        run = cache["runs"]["ln"]["16"]
+        np.testing.assert_allclose(explorer.curves["ln"][1], np.mean(run["val_acc"], axis=0))
+        assert "batch size 16" in explorer.readout.value
+    finally:
+        explorer.close()

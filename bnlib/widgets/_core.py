@@ -43,7 +43,7 @@ from PIL import Image as PILImage
 
 from ..exercises._core import Feedback
 
-__all__ = ["LiveFigure", "CheckButton", "close_tree", "Widget", "widget_mode", "MODE_VARIABLE",
+__all__ = ["LiveFigure", "CheckButton", "close_tree", "Widget", "Column", "widget_mode", "MODE_VARIABLE",
            "FRAME_DPI", "slider_grid"]
 
 #: The environment variable that selects the mode: "live" (default) or "static".
@@ -229,6 +229,13 @@ def _fmt(value, fmt) -> str:
     return format(value, fmt)
 
 
+class Column(tuple):
+    """Parts stacked vertically inside a row of :meth:`Widget.build` (a list is side by side)."""
+
+    def __new__(cls, *parts):
+        return super().__new__(cls, parts)
+
+
 class Widget:
     """The base of every course widget: controls, figures, readouts, a Check, closing,
     timing and the web book's static export. See the module docstring for the pattern.
@@ -322,13 +329,16 @@ class Widget:
         return play
 
     def build(self, *rows) -> None:
-        """Lay the parts out (each row a widget, or a list of widgets side by side) and draw
-        the first state. Call it last in ``__init__``."""
+        """Lay the parts out and draw the first state; call it last in ``__init__``. A row is
+        a part (a control, readout, figure, Check, Play or any widget), a list of parts side
+        by side, or a :class:`Column` of parts one above the other (nestable)."""
         self._rows = rows
         self._live_root = widgets.VBox([self._live_part(r) for r in rows])
         self.redraw()
 
     def _live_part(self, item):
+        if isinstance(item, Column):
+            return widgets.VBox([self._live_part(i) for i in item])
         if isinstance(item, (list, tuple)):
             return widgets.HBox([self._live_part(i) for i in item])
         if isinstance(item, LiveFigure):

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import ipywidgets as widgets
 
-from ._core import (_BOOLS, _CHOICES, MAX_FRAMES, Control, LiveFigure, CheckButton, Widget,
+from ._core import (_BOOLS, _CHOICES, MAX_FRAMES, Column, Control, LiveFigure, CheckButton, Widget,
                     close_tree)
 
 __all__ = ["export", "MANIFEST_VARIABLE"]
@@ -191,11 +191,13 @@ def export(w: Widget) -> widgets.Widget:
                                              (stack, "selected_index")))
         return root
 
-    frame_root = linked(_nest(frames, shape, box_layout)) if (w._figures or w._readouts) else None
+    frame_root = (linked(_nest(frames, shape, box_layout)).add_class("bn-frames")
+                  if (w._figures or w._readouts) else None)
     checks = []
     for k, check in enumerate(w._checks):
         leaves = {i: v[k] for i, v in verdicts.items()}
-        accordion = widgets.Accordion([linked(_nest(leaves, shape, box_layout))],
+        accordion = widgets.Accordion([linked(_nest(leaves, shape, box_layout))
+                                       .add_class("bn-verdicts")],
                                       titles=(check.description,), selected_index=None)
         checks.append(accordion.add_class("bn-check"))
     players = {}
@@ -215,9 +217,14 @@ def export(w: Widget) -> widgets.Widget:
     def part(item):
         if isinstance(item, (list, tuple)):
             inner = [p for p in (part(i) for i in item) if p is not None]
-            return widgets.HBox(inner) if inner else None
-        if isinstance(item, LiveFigure) or any(item is r for r in w._readouts):
-            if placed["frames"] or frame_root is None:
+            box = widgets.VBox if isinstance(item, Column) else widgets.HBox
+            return box(inner) if inner else None
+        # The frames (readouts and figures) go where the first figure is (a widget without
+        # figures: its first readout); the readouts' own places stay empty.
+        anchor = isinstance(item, LiveFigure) if w._figures else \
+            any(item is r for r in w._readouts)
+        if anchor or any(item is r for r in w._readouts):
+            if not anchor or placed["frames"] or frame_root is None:
                 return None
             placed["frames"] = True
             return frame_root

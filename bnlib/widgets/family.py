@@ -114,7 +114,7 @@ class BatchSizeExplorer(Widget):
         first = curves_at(self.runs, sizes[0], self.methods)
         self._lines = {m: ax.plot(*first[m], styles[m], color=colours[m], ms=4,
                                   label=LABELS[m])[0] for m in self.methods}
-        ax.set(xlabel="training examples seen", ylabel="validation accuracy", ylim=(0.5, 1.0),
+        ax.set(xlabel="training examples seen", ylabel="validation accuracy", ylim=(0.6, 1.0),
                title="Validation accuracy during training (mean of 5 seeds)")
         ax.legend(loc="lower right")
         self.live.fig.tight_layout()

@@ -35,6 +35,22 @@ from .nn import (
     train,
     unit_percentiles,
 )
+from .nn import Conv2d, Flatten, Unflatten
+from .normalization import (
+    GroupNorm,
+    InstanceNorm2d,
+    LayerNorm,
+    NormCache,
+    RMSNorm,
+    groupnorm_backward,
+    groupnorm_forward,
+    instancenorm_backward,
+    instancenorm_forward,
+    layernorm_backward,
+    layernorm_forward,
+    rmsnorm_backward,
+    rmsnorm_forward,
+)
 from .scaling import MinMaxScaler, StandardScaler, minmax_scale, standardize
 
 __version__ = "0.1.0"
@@ -52,6 +68,11 @@ __all__ = [
     # tiny networks
     "Module", "Linear", "ReLU", "Sigmoid", "Tanh", "Sequential", "mlp", "softmax_cross_entropy",
     "SGD", "accuracy", "History", "train", "unit_percentiles",
+    # the normalization family (chapter 6)
+    "NormCache", "layernorm_forward", "layernorm_backward", "groupnorm_forward",
+    "groupnorm_backward", "instancenorm_forward", "instancenorm_backward", "rmsnorm_forward",
+    "rmsnorm_backward", "LayerNorm", "GroupNorm", "InstanceNorm2d", "RMSNorm",
+    "Conv2d", "Flatten", "Unflatten",
     # data
     "load_digits", "rental_bikes", "phones",
 ]

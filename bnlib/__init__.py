@@ -35,6 +35,13 @@ from .nn import (
     train,
     unit_percentiles,
 )
+from .practice import (
+    fold_batchnorm,
+    inference_affine,
+    recompute_bn_statistics,
+    sync_batchnorm_backward,
+    sync_batchnorm_forward,
+)
 from .scaling import MinMaxScaler, StandardScaler, minmax_scale, standardize
 
 __version__ = "0.1.0"
@@ -52,6 +59,9 @@ __all__ = [
     # tiny networks
     "Module", "Linear", "ReLU", "Sigmoid", "Tanh", "Sequential", "mlp", "softmax_cross_entropy",
     "SGD", "accuracy", "History", "train", "unit_percentiles",
+    # batch normalization in practice
+    "inference_affine", "fold_batchnorm", "recompute_bn_statistics",
+    "sync_batchnorm_forward", "sync_batchnorm_backward",
     # data
     "load_digits", "rental_bikes", "phones",
 ]

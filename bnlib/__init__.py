@@ -42,6 +42,22 @@ from .practice import (
     sync_batchnorm_backward,
     sync_batchnorm_forward,
 )
+from .nn import Conv2d, Flatten, Unflatten
+from .normalization import (
+    GroupNorm,
+    InstanceNorm2d,
+    LayerNorm,
+    NormCache,
+    RMSNorm,
+    groupnorm_backward,
+    groupnorm_forward,
+    instancenorm_backward,
+    instancenorm_forward,
+    layernorm_backward,
+    layernorm_forward,
+    rmsnorm_backward,
+    rmsnorm_forward,
+)
 from .scaling import MinMaxScaler, StandardScaler, minmax_scale, standardize
 
 __version__ = "0.1.0"
@@ -62,6 +78,11 @@ __all__ = [
     # batch normalization in practice
     "inference_affine", "fold_batchnorm", "recompute_bn_statistics",
     "sync_batchnorm_forward", "sync_batchnorm_backward",
+    # the normalization family (chapter 6)
+    "NormCache", "layernorm_forward", "layernorm_backward", "groupnorm_forward",
+    "groupnorm_backward", "instancenorm_forward", "instancenorm_backward", "rmsnorm_forward",
+    "rmsnorm_backward", "LayerNorm", "GroupNorm", "InstanceNorm2d", "RMSNorm",
+    "Conv2d", "Flatten", "Unflatten",
     # data
     "load_digits", "rental_bikes", "phones",
 ]

@@ -583,3 +583,124 @@ def unit_percentiles(model, x, layer, unit, q=(15, 50, 85)) -> np.ndarray:
         raise ValueError(f"unit_percentiles: unit is {unit}; layer {layer} has output shape "
                          f"{acts.shape}; expected 0 <= unit < {acts.shape[1]}")
     return np.percentile(acts[:, unit], q)
+
+
+# ---------------------------------------------------------------------------------------------
+# Convolution and reshaping (chapter 6)
+# ---------------------------------------------------------------------------------------------
+
+from .conv import conv2d_backward, conv2d_forward, pair as _pair  # noqa: E402
+
+__all__ += ["Conv2d", "Flatten", "Unflatten"]
+
+
+class Conv2d(Module):
+    """2-D convolution (cross-correlation) by im2col, like ``torch.nn.Conv2d``.
+
+    in_channels, out_channels: C_in, C_out. kernel_size, stride, padding: an int or a pair
+    (zero padding). bias: learn a bias (zeros at the start). rng: a ``numpy.random.Generator``
+    (required). init_scale: standard deviation of the Gaussian initial weights; None gives
+    ``1 / sqrt(in_channels * kh * kw)`` (as :class:`Linear`; PyTorch draws uniformly instead).
+
+    Attributes: ``weight`` (C_out, C_in, kh, kw) (PyTorch's layout), ``bias`` (C_out,) or
+    None, ``dweight``/``dbias`` after :meth:`backward`.
+    forward: x (N, C_in, H, W) -> (N, C_out, H_out, W_out) with
+    ``H_out = (H + 2 * padding - kh) // stride + 1`` (and the same for W).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
+                 *, rng, init_scale=None):
+        name = "Conv2d"
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"{name}: rng is {type(rng).__name__}; expected a "
+                            f"numpy.random.Generator such as np.random.default_rng(0)")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        if self.in_channels < 1 or self.out_channels < 1:
+            raise ValueError(f"{name}: got in_channels={in_channels}, out_channels="
+                             f"{out_channels}; expected sizes >= 1")
+        self.kernel_size = _pair(kernel_size, "kernel_size", name, 1)
+        self.stride = _pair(stride, "stride", name, 1)
+        self.padding = _pair(padding, "padding", name, 0)
+        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        scale = 1.0 / np.sqrt(fan_in) if init_scale is None else float(init_scale)
+        self.init_scale = scale
+        shape = (self.out_channels, self.in_channels, *self.kernel_size)
+        self.weight = rng.standard_normal(shape) * scale
+        self.bias = np.zeros(self.out_channels) if bias else None
+        self.dweight = np.zeros_like(self.weight)
+        self.dbias = np.zeros(self.out_channels) if bias else None
+        self._cache = None
+
+    def __repr__(self) -> str:
+        return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size="
+                f"{self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"bias={self.bias is not None})")
+
+    def forward(self, x):
+        """x: (N, in_channels, H, W) -> (N, out_channels, H_out, W_out)."""
+        func = "Conv2d.forward"
+        a = as_float_array(x, func, "x", f"(N, {self.in_channels}, H, W)", ndim=4)
+        if a.shape[1] != self.in_channels or a.shape[0] == 0:
+            raise ValueError(f"{func}: x has shape {a.shape}; expected shape "
+                             f"(N, {self.in_channels}, H, W) with N >= 1")
+        if not np.isfinite(a).all():
+            raise_non_finite(a, func, "x", a.shape)
+        try:
+            y, self._cache = conv2d_forward(a, self.weight, self.bias, self.stride, self.padding)
+        except ValueError as err:
+            raise ValueError(str(err).replace("conv2d_forward", func)) from None
+        self._out_shape = y.shape
+        return y
+
+    def backward(self, dout):
+        """dout: (N, out_channels, H_out, W_out) -> dx (N, in_channels, H, W); stores
+        dweight, dbias."""
+        cache = self._saved("_cache")
+        dout = self._check_dout(dout, self._out_shape)
+        dx, self.dweight, dbias = conv2d_backward(dout, cache)
+        if self.bias is not None:
+            self.dbias = dbias
+        return dx
+
+    def parameters(self) -> list:
+        return [self.weight] if self.bias is None else [self.weight, self.bias]
+
+    def gradients(self) -> list:
+        return [self.dweight] if self.bias is None else [self.dweight, self.dbias]
+
+
+class Flatten(Module):
+    """Flatten every dimension after the first: (N, *) -> (N, prod(*)), like
+    ``torch.nn.Flatten()``. Backward reshapes the gradient back."""
+
+    def forward(self, x):
+        a = as_float_array(x, "Flatten.forward", "x", "(N, *)")
+        self._shape = a.shape
+        return a.reshape(a.shape[0], -1)
+
+    def backward(self, dout):
+        shape = self._saved("_shape")
+        return np.asarray(dout).reshape(shape)
+
+
+class Unflatten(Module):
+    """Reshape (N, D) rows into (N, *unflattened_size), e.g. (N, 64) -> (N, 1, 8, 8) for the
+    digits, like ``torch.nn.Unflatten(1, unflattened_size)``."""
+
+    def __init__(self, unflattened_size):
+        self.unflattened_size = tuple(int(s) for s in unflattened_size)
+
+    def __repr__(self) -> str:
+        return f"Unflatten({self.unflattened_size})"
+
+    def forward(self, x):
+        size = int(np.prod(self.unflattened_size))
+        a = as_float_array(x, "Unflatten.forward", "x", f"(N, {size})", ndim=2)
+        if a.shape[1] != size:
+            raise ValueError(f"Unflatten.forward: x has shape {a.shape}; expected shape "
+                             f"(N, {size}) to reshape to (N, {self.unflattened_size})")
+        return a.reshape(a.shape[0], *self.unflattened_size)
+
+    def backward(self, dout):
+        d = np.asarray(dout)
+        return d.reshape(d.shape[0], -1)

@@ -24,6 +24,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import copy
+from contextlib import contextmanager
+
 import numpy as np
 
 from ._validation import as_float_array, shape_text
@@ -32,11 +35,17 @@ from .batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm, _check_eps, _check_
 __all__ = [
     "inference_affine",
     "fold_batchnorm",
+    "fold_model",
     "batchnorm_layers",
+    "kept_running_statistics",
+    "predict_in_batch",
+    "dropout_variance_shift",
     "recompute_bn_statistics",
     "SyncBatchNormCache",
     "sync_batchnorm_forward",
     "sync_batchnorm_backward",
+    "per_device_statistics",
+    "sync_traffic",
 ]
 
 
@@ -117,6 +126,43 @@ def fold_batchnorm(weight, bias, bn):
     return new_weight, a * b + shift  # a * (b - mean) + beta
 
 
+def fold_model(model):
+    """A copy of ``model`` with every BN layer folded into the Linear or Conv2d before it.
+
+    model: a :class:`~bnlib.Sequential` in which every BatchNorm1d directly follows a
+    Linear and every BatchNorm2d a Conv2d (BN before the activation, as in Ioffe & Szegedy).
+    Returns a new Sequential without BN layers (the other modules deep-copied, ``model``
+    untouched) that computes what ``model`` computes in eval mode, up to float rounding.
+    A BN that follows anything else (an activation, another BN) raises ``ValueError``:
+    its affine map cannot be folded into the layer before it.
+    """
+    from .nn import Conv2d, Linear, Sequential  # nn imports batchnorm; practice sits above both
+
+    func = "fold_model"
+    modules = list(getattr(model, "modules", ()))
+    if not modules:
+        raise TypeError(f"fold_model: model is a {type(model).__name__}; expected a Sequential")
+    out = []
+    for i, m in enumerate(modules):
+        if not isinstance(m, _BatchNorm):
+            out.append(copy.deepcopy(m))
+            continue
+        prev = modules[i - 1] if i else None
+        wanted = Linear if isinstance(m, BatchNorm1d) else Conv2d
+        if not isinstance(prev, wanted) or not out or out[-1].__class__ is not wanted:
+            raise ValueError(
+                f"{func}: module {i} is a {type(m).__name__} after "
+                f"{type(prev).__name__ if prev is not None else 'nothing'}; only a BN directly "
+                f"after a {wanted.__name__} can be folded into it")
+        layer = out[-1]
+        layer.weight, bias = fold_batchnorm(layer.weight, layer.bias, m)
+        if layer.bias is None:  # the folded layer needs a bias: BN's shift lives there
+            layer.dbias = np.zeros_like(bias)
+        layer.bias = bias
+    folded = Sequential(*out)
+    return folded.eval()
+
+
 # ---------------------------------------------------------------------------------------------
 # Population statistics after training ("precise BN")
 # ---------------------------------------------------------------------------------------------
@@ -169,6 +215,74 @@ def recompute_bn_statistics(model, batches):
             bn.momentum = momentum
         model.train(was_training)
     return model
+
+
+@contextmanager
+def kept_running_statistics(model):
+    """Run ``model`` in training mode inside the block and put every BN layer's running
+    statistics (and the model's mode) back afterwards: for looking at what training mode
+    computes without letting the look change the model."""
+    layers = batchnorm_layers(model)
+    saved = [(bn.running_mean, bn.running_var, bn.num_batches_tracked) for bn in layers]
+    was_training = getattr(model, "training", True)
+    try:
+        model.train()
+        yield model
+    finally:
+        for bn, (mean, var, tracked) in zip(layers, saved):
+            bn.running_mean, bn.running_var, bn.num_batches_tracked = mean, var, tracked
+        model.train(was_training)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def predict_in_batch(model, x, batchmates):
+    """Class probabilities for the single example ``x`` in two modes.
+
+    x: (D,) one example. batchmates: (M, D) the other examples of its batch (M >= 1).
+    Returns ``(train_probs, eval_probs)``, each (classes,): the example's softmax output
+    when the model runs in training mode on the batch ``[x, *batchmates]`` (batch
+    statistics: depends on the batch-mates) and in eval mode on ``x`` alone (running
+    statistics: does not). The model's running statistics and mode are left unchanged.
+    """
+    func = "predict_in_batch"
+    x = as_float_array(x, func, "x", "(D,)", ndim=1)
+    mates = as_float_array(batchmates, func, "batchmates", f"(M, {x.shape[0]})", ndim=2)
+    if mates.shape[1] != x.shape[0] or mates.shape[0] < 1:
+        raise ValueError(f"{func}: batchmates has shape {mates.shape}; expected shape "
+                         f"(M, {x.shape[0]}) with M >= 1 (x has {x.shape[0]} features)")
+    with kept_running_statistics(model):
+        train_probs = _softmax(model(np.vstack([x[None], mates])))[0]
+    was_training = getattr(model, "training", True)
+    try:
+        model.eval()
+        eval_probs = _softmax(model(x[None]))[0]
+    finally:
+        model.train(was_training)
+    return train_probs, eval_probs
+
+
+def dropout_variance_shift(h, p, *, rng):
+    """How dropout before a BN layer shifts the variance BN sees (Li et al. 2019).
+
+    h: (N, D) activations that feed dropout. p: the drop probability, 0 <= p < 1. rng: a
+    numpy Generator for the dropout mask. Inverted dropout (PyTorch's) keeps each value
+    with probability 1 - p and divides it by 1 - p in training mode, and is the identity in
+    eval mode. Returns ``(train_var, eval_var)``, each (D,): the per-feature variance of
+    the dropout output in training mode (what BN's running variance learns) and in eval
+    mode (what BN meets at inference). For a feature with mean mu and variance s2,
+    ``train_var = (s2 + p * mu**2) / (1 - p)`` on average, larger than ``eval_var = s2``.
+    """
+    func = "dropout_variance_shift"
+    h = as_float_array(h, func, "h", "(N, D)", ndim=2)
+    if not 0.0 <= float(p) < 1.0:
+        raise ValueError(f"{func}: p is {p}; expected a drop probability in [0, 1)")
+    keep = rng.random(h.shape) >= p
+    train_out = h * keep / (1.0 - p)
+    return train_out.var(axis=0), h.var(axis=0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,3 +404,46 @@ def sync_batchnorm_backward(dys, cache):
                                      - xh * _per_channel(dgamma / m, g))
            for g, xh in zip(gs, cache.x_hats)]
     return dxs, dgamma, dbeta
+
+
+def per_device_statistics(x, workers):
+    """The statistics each of K workers would normalize with, per device and synchronized.
+
+    x: (N, C) or (N, C, H, W), the global batch; workers: K, a divisor of N (worker k holds
+    rows ``k*N/K ... (k+1)*N/K - 1``). Returns a dict with ``means`` and ``vars`` (K, C):
+    each worker's own batch mean and biased variance (per-device BN, i.e. ghost BN with
+    ghosts of N/K), ``mean`` and ``var`` (C,): the synchronized statistics of the whole
+    batch (what SyncBN gives every worker), and ``shard`` = N/K.
+    """
+    func = "per_device_statistics"
+    a = as_float_array(x, func, "x", "(N, C) or (N, C, H, W)", ndim=(2, 4))
+    n = a.shape[0]
+    k = int(workers)
+    if k != workers or k < 1 or n % k:
+        raise ValueError(f"{func}: workers is {workers!r}; expected a divisor of the batch size "
+                         f"N = {n} (x has shape {a.shape})")
+    shards = np.split(a, k)
+    axes = _axes(a)
+    if a.size // a.shape[1] // k < 2:
+        raise ValueError(f"{func}: {k} workers leave {n // k} row(s) each; per-device BN needs "
+                         f"at least 2 values per channel on every worker")
+    return {"means": np.stack([s.mean(axis=axes) for s in shards]),
+            "vars": np.stack([s.var(axis=axes) for s in shards]),
+            "mean": a.mean(axis=axes), "var": a.var(axis=axes), "shard": n // k}
+
+
+def sync_traffic(model, bytes_per_number: int = 4) -> dict:
+    """What synchronized BN adds to the communication of one training step.
+
+    model: a bnlib model. Returns a dict: ``bn_layers``, ``bn_numbers`` (2C forward + 2C
+    backward per BN layer with C channels, summed), ``gradient_numbers`` (every parameter,
+    what data-parallel training all-reduces anyway), ``bn_all_reduces`` (2 per layer
+    forward, 1 per layer backward: sync points the step waits for) and both sizes in bytes.
+    """
+    layers = batchnorm_layers(model)
+    bn_numbers = sum(4 * bn.num_features for bn in layers)
+    grad_numbers = sum(int(np.size(p)) for p in model.parameters())
+    return {"bn_layers": len(layers), "bn_numbers": bn_numbers,
+            "gradient_numbers": grad_numbers, "bn_all_reduces": 3 * len(layers),
+            "bn_bytes": bn_numbers * bytes_per_number,
+            "gradient_bytes": grad_numbers * bytes_per_number}

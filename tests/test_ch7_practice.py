@@ -245,3 +245,78 @@ def test_sync_bn_errors_name_the_parameter():
         sync_batchnorm_backward([np.zeros((3, 3))], cache)
     with pytest.raises(TypeError, match="SyncBatchNormCache"):
         sync_batchnorm_backward([np.zeros((4, 3))], None)
+
+
+# --- whole-model folding, train-mode predictions, dropout, per-device statistics --------------
+
+def test_fold_model_gives_the_eval_outputs_for_linear_and_conv_networks():
+    from bnlib import Conv2d, Flatten, ReLU, Unflatten
+    from bnlib.practice import fold_model
+    rng = np.random.default_rng(12)
+    net = mlp([6, 5, 4, 3], activation="relu", bn="before", rng=rng)
+    for _ in range(3):
+        net(rng.normal(1.0, 2.0, size=(16, 6)))
+    net.eval()
+    x = rng.normal(size=(9, 6))
+    folded = fold_model(net)
+    assert not any(isinstance(m, BatchNorm1d) for m in folded)
+    np.testing.assert_allclose(folded(x), net(x), rtol=ROUND, atol=ROUND)
+    conv = Sequential(Unflatten((1, 4, 4)), Conv2d(1, 2, 3, padding=1, bias=False, rng=rng),
+                      BatchNorm2d(2), ReLU(), Flatten(), Linear(32, 3, rng=rng))
+    conv(rng.normal(size=(5, 16)))
+    conv.eval()
+    xc = rng.normal(size=(4, 16))
+    np.testing.assert_allclose(fold_model(conv)(xc), conv(xc), rtol=ROUND, atol=ROUND)
+    with pytest.raises(ValueError, match="only a BN directly after a Linear"):
+        fold_model(mlp([3, 4, 2], bn="after", rng=rng))
+
+
+def test_predict_in_batch_depends_on_the_batch_in_train_mode_only_and_changes_nothing():
+    from bnlib.practice import predict_in_batch
+    rng = np.random.default_rng(13)
+    net = mlp([4, 8, 3], bn="before", rng=rng)
+    for _ in range(3):
+        net(rng.normal(size=(16, 4)))
+    net.eval()
+    saved = net[1].running_mean.copy(), net[1].num_batches_tracked
+    x = rng.normal(size=4)
+    p1, e1 = predict_in_batch(net, x, rng.normal(size=(7, 4)))
+    p2, e2 = predict_in_batch(net, x, rng.normal(size=(7, 4)) + 3.0)
+    assert np.abs(p1 - p2).max() > 1e-3
+    np.testing.assert_array_equal(e1, e2)
+    np.testing.assert_allclose(e1.sum(), 1.0)
+    np.testing.assert_array_equal(net[1].running_mean, saved[0])
+    assert net[1].num_batches_tracked == saved[1] and not net.training
+    with pytest.raises(ValueError, match=r"batchmates has shape \(2, 3\)"):
+        predict_in_batch(net, x, np.zeros((2, 3)))
+
+
+def test_dropout_variance_shift_matches_the_closed_form():
+    from bnlib.practice import dropout_variance_shift
+    rng = np.random.default_rng(14)
+    h = rng.normal(2.0, 1.0, size=(200_000, 2))
+    train_var, eval_var = dropout_variance_shift(h, 0.5, rng=rng)
+    np.testing.assert_allclose(train_var, (1.0 + 0.5 * 4.0) / 0.5, rtol=0.02)
+    np.testing.assert_allclose(eval_var, 1.0, rtol=0.02)
+    with pytest.raises(ValueError, match="p is 1.0"):
+        dropout_variance_shift(h, 1.0, rng=rng)
+
+
+def test_per_device_statistics_are_ghost_bn_and_sync_is_the_whole_batch():
+    from bnlib.noise import ghost_batchnorm_forward
+    from bnlib.practice import per_device_statistics, sync_traffic
+    rng = np.random.default_rng(15)
+    x = rng.normal(size=(12, 3))
+    s = per_device_statistics(x, 3)
+    gamma, beta = np.ones(3), np.zeros(3)
+    per_device = np.concatenate([(xs - m) / np.sqrt(v + 1e-5)
+                                 for xs, m, v in zip(np.split(x, 3), s["means"], s["vars"])])
+    np.testing.assert_allclose(per_device, ghost_batchnorm_forward(x, gamma, beta, 4)[0],
+                               rtol=ROUND, atol=ROUND)
+    np.testing.assert_allclose(s["mean"], x.mean(0), rtol=ROUND)
+    np.testing.assert_allclose(s["var"], x.var(0), rtol=ROUND)
+    with pytest.raises(ValueError, match="expected a divisor"):
+        per_device_statistics(x, 5)
+    t = sync_traffic(mlp([4, 8, 6, 2], bn="before", rng=rng))
+    assert t["bn_numbers"] == 4 * (8 + 6) and t["bn_layers"] == 2
+    assert t["gradient_numbers"] == 4 * 8 + 8 + 8 * 6 + 6 + 6 * 2 + 2 + 2 * (8 + 6)

@@ -5,7 +5,8 @@
 For every seed: the precise-BN runs (:func:`bnlib.experiments.practice.precise_bn_run`) at
 two BN momenta (PyTorch's default 0.1 and Keras' default, 0.99 in Keras' convention, i.e.
 0.01), the fine-tuning runs (:func:`finetune_run`); for seed 0 the lag traces of the
-moving average (:func:`lag_trace`). Floats are rounded to 4 decimals.
+moving average (:func:`lag_trace`); and the trained network of seed 0 (the chapter's model)
+in bnlib/cache/ch7_model.npz. Floats are rounded to 4 decimals.
 tests/test_ch7_cache.py recomputes a run and compares.
 """
 from __future__ import annotations
@@ -21,10 +22,13 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from bnlib.experiments import rounded  # noqa: E402
+import numpy as np  # noqa: E402
+
 from bnlib.experiments.practice import (FINETUNE, SOURCE, finetune_run, lag_trace,  # noqa: E402
-                                        precise_bn_run)
+                                        model_arrays, precise_bn_run, source_model)
 
 CACHE = Path(__file__).resolve().parent.parent / "bnlib" / "cache" / "ch7_runs.json"
+MODEL = CACHE.with_name("ch7_model.npz")
 SEEDS = (0, 1, 2, 3, 4)
 MOMENTA = (0.1, 0.01)
 
@@ -32,7 +36,13 @@ MOMENTA = (0.1, 0.01)
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=CACHE)
+    parser.add_argument("--model-only", action="store_true",
+                        help=f"only (re)write {MODEL.name}, the trained network of seed 0")
     args = parser.parse_args(argv)
+    np.savez_compressed(MODEL, **model_arrays(source_model(0)[0]))
+    print(f"wrote {MODEL.name} ({MODEL.stat().st_size // 1024} KB)")
+    if args.model_only:
+        return 0
     start = time.perf_counter()
     out = {"config": {"source": SOURCE, "finetune": FINETUNE, "seeds": list(SEEDS),
                       "momenta": list(MOMENTA)},

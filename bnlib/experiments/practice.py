@@ -36,6 +36,8 @@ __all__ = [
     "new_domain",
     "domain_splits",
     "training_batches",
+    "model_arrays",
+    "load_source_model",
     "precise_bn_run",
     "lag_trace",
     "FINETUNE",
@@ -74,6 +76,33 @@ def source_model(seed: int, *, steps: int | None = None, bn_momentum: float | No
                     batch_size=cfg["batch_size"], lr=cfg["lr"], momentum=cfg["momentum"],
                     rng=rng, eval_every=eval_every or cfg["steps"], record=record)
     return model, hist
+
+
+def model_arrays(model) -> dict:
+    """Every parameter and BN running statistic of ``model`` as named arrays (for np.savez)."""
+    out = {f"p{i}": p for i, p in enumerate(model.parameters())}
+    for j, bn in enumerate(batchnorm_layers(model)):
+        out[f"bn{j}_mean"], out[f"bn{j}_var"] = bn.running_mean, bn.running_var
+        out[f"bn{j}_tracked"] = np.array(bn.num_batches_tracked)
+    return out
+
+
+def load_source_model():
+    """The chapter's trained network, ``source_model(0)``, from ``bnlib/cache/ch7_model.npz``
+    (written by scripts/precompute_ch7.py; loading takes milliseconds, training seconds).
+    Returned in eval mode."""
+    from importlib import resources
+
+    model = mlp(SOURCE["sizes"], activation="relu", bn="before", rng=np.random.default_rng(0))
+    with (resources.files("bnlib") / "cache" / "ch7_model.npz").open("rb") as f:
+        arrays = dict(np.load(f))
+    for i, p in enumerate(model.parameters()):
+        p[...] = arrays[f"p{i}"]
+    for j, bn in enumerate(batchnorm_layers(model)):
+        bn.running_mean, bn.running_var = arrays[f"bn{j}_mean"], arrays[f"bn{j}_var"]
+        bn.num_batches_tracked = int(arrays[f"bn{j}_tracked"])
+        bn.momentum = SOURCE["bn_momentum"]
+    return model.eval()
 
 
 def training_batches(n_batches: int, *, batch_size: int = 32, seed: int = 0) -> list:

@@ -38,12 +38,16 @@ def test_render_is_a_cropped_png_and_reuses_the_crop_box():
     live.axes.set(xlabel="x (units)", ylabel="y (units)", title="a title")
     png = live.render()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    box = live._bbox
-    # Cropped to the drawn content: smaller than the full 4 x 3 inch canvas.
-    assert box.width < 4.2 and box.height < 3.2
+    box = live._box
+    x0, top, x1, bottom = box
+    # Cropped to the drawn content: smaller than the full 4 x 3 inch canvas at FRAME_DPI.
+    assert 0 < x1 - x0 < 4 * live.dpi and 0 < bottom - top <= 3 * live.dpi
+    from PIL import Image
+    import io
+    assert Image.open(io.BytesIO(png)).size == (x1 - x0, bottom - top)
     live.axes.plot([0, 1], [0, 1])
     live.render()
-    assert live._bbox is box
+    assert live._box is box
 
 
 def test_close_tree_closes_every_nested_widget():

@@ -45,6 +45,7 @@ __all__ = [
     "sync_batchnorm_forward",
     "sync_batchnorm_backward",
     "per_device_statistics",
+    "per_device_spread",
     "sync_traffic",
 ]
 
@@ -430,6 +431,16 @@ def per_device_statistics(x, workers):
     return {"means": np.stack([s.mean(axis=axes) for s in shards]),
             "vars": np.stack([s.var(axis=axes) for s in shards]),
             "mean": a.mean(axis=axes), "var": a.var(axis=axes), "shard": n // k}
+
+
+def per_device_spread(x, workers) -> float:
+    """How much per-device BN's statistics disagree: the standard deviation of the K workers'
+    batch means, in units of the global standard deviation, averaged over the channels
+    (0 for one worker). x, workers: as :func:`per_device_statistics`."""
+    s = per_device_statistics(x, workers)
+    if s["means"].shape[0] == 1:
+        return 0.0
+    return float(np.mean(s["means"].std(axis=0) / np.sqrt(s["var"])))
 
 
 def sync_traffic(model, bytes_per_number: int = 4) -> dict:

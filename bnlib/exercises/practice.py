@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..batchnorm import BatchNorm1d, BatchNorm2d
-from ..practice import fold_batchnorm, per_device_statistics
+from ..practice import fold_batchnorm, per_device_spread
 from ._core import Case, Feedback, check_cases, check_choice
 
 __all__ = [
@@ -200,24 +200,17 @@ WORKER_OPTIONS = (1, 2, 4, 8, 16, 32, 64, 128)
 WORKERS_TARGET = 0.25
 
 
-def _spread(x, k: int) -> float:
-    s = per_device_statistics(x, k)
-    if k == 1:
-        return 0.0
-    return float(np.mean(s["means"].std(axis=0) / np.sqrt(s["var"])))
-
-
 def workers_answer(x) -> int:
     """The largest K on the slider whose per-device batch means scatter by at most
     :data:`WORKERS_TARGET` global standard deviations (averaged over the channels)."""
-    return max(k for k in WORKER_OPTIONS if _spread(x, k) <= WORKERS_TARGET)
+    return max(k for k in WORKER_OPTIONS if per_device_spread(x, k) <= WORKERS_TARGET)
 
 
 def check_workers_target(workers, x) -> Feedback:
     """Widget exercise: the largest number of workers K for which per-device BN's batch means
     scatter by at most a quarter of a standard deviation. x: the global batch the widget uses."""
     best = workers_answer(x)
-    spread = _spread(x, int(workers))
+    spread = per_device_spread(x, int(workers))
     if workers == best:
         return Feedback(True, f"Correct: K = {workers}, shards of {x.shape[0] // workers} rows.",
                         [f"the per-device means scatter by {spread:.3f} standard deviations"])

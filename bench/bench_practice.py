@@ -61,12 +61,12 @@ def copy_bandwidth(repeats: int, n_bytes: int = 256 * 2 ** 20) -> float:
 
 
 def folding(repeats: int) -> dict:
-    from bnlib.experiments.practice import _digits
+    from bnlib.experiments.practice import digits
 
     model, _ = source_model(0)
     folded = fold_model(model)
     model.eval()
-    x_test = _digits()[1]
+    x_test = digits()[1]
     out = {}
     for name, x in (("batch of 540", x_test), ("one image", x_test[:1])):
         t = side_by_side({"with BN": lambda: model(x), "folded": lambda: folded(x)}, repeats)

@@ -30,8 +30,8 @@ def test_bench_record_has_what_the_chapter_prints():
 
 
 def test_stored_model_is_the_trained_source_model():
-    from bnlib.experiments.practice import _digits, load_source_model, source_model
+    from bnlib.experiments.practice import digits, load_source_model, source_model
     stored = load_source_model()
     trained, _ = source_model(0)
-    x = _digits()[1][:50]
+    x = digits()[1][:50]
     np.testing.assert_allclose(stored(x), trained.eval()(x), rtol=1e-10, atol=1e-10)

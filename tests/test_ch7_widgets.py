@@ -1,13 +1,13 @@
 """Chapter 7 widgets: each control move shows what the pure functions compute."""
 import numpy as np
 
-from bnlib.experiments.practice import _digits, load_source_model
+from bnlib.experiments.practice import digits, load_source_model
 from bnlib.practice import per_device_spread, predict_in_batch
 from bnlib.widgets.practice import batchmates_explorer, workers_explorer
 
 
 def test_batchmates_explorer_shows_predict_in_batch():
-    _, x_test, _, y_test = _digits()
+    _, x_test, _, y_test = digits()
     model = load_source_model()
     others, randoms = x_test[y_test == 4][:15], x_test[y_test != 4][:15]
     w = batchmates_explorer(model, x_test[34], others, randoms, label=1, other_label=4)

@@ -45,6 +45,8 @@ __all__ = [
     "finetune",
     "finetune_run",
     "paired_difference",
+    "chosen_test",
+    "digits",
 ]
 
 #: The source network and its training (the notebook's trained model uses the same).
@@ -53,7 +55,9 @@ SOURCE = {"sizes": (64, 64, 64, 10), "steps": 600, "batch_size": 32, "lr": 0.1,
 
 
 @lru_cache(maxsize=1)
-def _digits():
+def digits():
+    """The digits split of :func:`bnlib.data.load_digits` (cached): x_train, x_test, y_train,
+    y_test. Do not modify the arrays in place."""
     return load_digits()
 
 
@@ -67,7 +71,7 @@ def source_model(seed: int, *, steps: int | None = None, bn_momentum: float | No
     cfg = dict(SOURCE)
     cfg.update({k: v for k, v in (("steps", steps), ("bn_momentum", bn_momentum), ("lr", lr))
                 if v is not None})
-    x_train, x_test, y_train, y_test = _digits()
+    x_train, x_test, y_train, y_test = digits()
     rng = np.random.default_rng(seed)
     model = mlp(cfg["sizes"], activation="relu", bn="before", rng=rng)
     for bn in batchnorm_layers(model):
@@ -107,7 +111,7 @@ def load_source_model():
 
 def training_batches(n_batches: int, *, batch_size: int = 32, seed: int = 0) -> list:
     """``n_batches`` disjoint random batches of training images (one shuffled pass)."""
-    x_train = _digits()[0]
+    x_train = digits()[0]
     if not 1 <= n_batches * batch_size <= x_train.shape[0]:
         raise ValueError(f"training_batches: {n_batches} batches of {batch_size} do not fit in "
                          f"the {x_train.shape[0]} training images")
@@ -124,7 +128,7 @@ def precise_bn_run(seed: int, *, bn_momentum: float, checkpoints=(100, 200, 400,
     with statistics recomputed from each number of training batches of 32 (``"precise"``:
     a list aligned with ``n_batches``; 39 batches are one pass over the training split).
     """
-    x_test, y_test = _digits()[1], _digits()[3]
+    x_test, y_test = digits()[1], digits()[3]
     out = {"checkpoints": list(checkpoints), "n_batches": list(n_batches), "ema": [],
            "precise": []}
 
@@ -153,7 +157,7 @@ def lag_trace(seed: int, *, bn_momentum: float, steps: int = 600, every: int = 1
     weights; ``gap``, the mean over units of ``|running_mean - population mean|`` divided by
     the population standard deviation.
     """
-    x_train = _digits()[0]
+    x_train = digits()[0]
     out = {"step": [], "running": [], "population": [], "gap": []}
 
     def record(model, step):
@@ -190,7 +194,7 @@ def domain_splits(per_class: int = 5, n_val: int = 190) -> dict:
     """The new domain, from the digits test split: ``per_class`` labelled images of every
     class for fine-tuning (``"ft"``), ``n_val`` for the validation split (``"val"``), the
     rest for the test split (``"test"``). Each entry is ``(x, y)``; fixed split (seed 0)."""
-    _, x_test, _, y_test = _digits()
+    _, x_test, _, y_test = digits()
     x = new_domain(x_test)
     rng = np.random.default_rng(0)
     idx = rng.permutation(len(y_test))
@@ -260,7 +264,7 @@ def finetune_run(seed: int, *, splits: dict | None = None, conditions=CONDITIONS
     splits = splits or domain_splits()
     (x_ft, y_ft), (x_val, y_val), (x_te, y_te) = splits["ft"], splits["val"], splits["test"]
     base, _ = source_model(seed)
-    out = {"source_test": accuracy(base, _digits()[1], _digits()[3])}
+    out = {"source_test": accuracy(base, digits()[1], digits()[3])}
 
     def evaluate(m):
         return accuracy(m, x_val, y_val), accuracy(m, x_te, y_te)
@@ -290,5 +294,3 @@ def paired_difference(a, b) -> tuple:
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else 0.0
 
-
-__all__ += ["chosen_test"]

@@ -670,7 +670,7 @@ class Conv2d(Module):
 
 
 class Flatten(Module):
-    """Flatten every dimension after the first: (N, *) -> (N, prod(*)), like
+    """Flatten every dimension after the first: ``(N, *)`` -> ``(N, prod(*))``, like
     ``torch.nn.Flatten()``. Backward reshapes the gradient back."""
 
     def forward(self, x):
@@ -684,7 +684,7 @@ class Flatten(Module):
 
 
 class Unflatten(Module):
-    """Reshape (N, D) rows into (N, *unflattened_size), e.g. (N, 64) -> (N, 1, 8, 8) for the
+    """Reshape (N, D) rows into ``(N, *unflattened_size)``, e.g. (N, 64) -> (N, 1, 8, 8) for the
     digits, like ``torch.nn.Unflatten(1, unflattened_size)``."""
 
     def __init__(self, unflattened_size):

@@ -34,4 +34,7 @@ def test_stored_model_is_the_trained_source_model():
     stored = load_source_model()
     trained, _ = source_model(0)
     x = digits()[1][:50]
-    np.testing.assert_allclose(stored(x), trained.eval()(x), rtol=1e-10, atol=1e-10)
+    # 600 SGD steps: another CPU's BLAS may round differently, so allow drift far above float64
+    # rounding but far below anything that changes a prediction.
+    np.testing.assert_allclose(stored(x), trained.eval()(x), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(stored(x).argmax(1), trained(x).argmax(1))

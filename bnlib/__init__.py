@@ -35,6 +35,13 @@ from .nn import (
     train,
     unit_percentiles,
 )
+from .practice import (
+    fold_batchnorm,
+    inference_affine,
+    recompute_bn_statistics,
+    sync_batchnorm_backward,
+    sync_batchnorm_forward,
+)
 from .nn import Conv2d, Flatten, Unflatten
 from .normalization import (
     GroupNorm,
@@ -68,6 +75,9 @@ __all__ = [
     # tiny networks
     "Module", "Linear", "ReLU", "Sigmoid", "Tanh", "Sequential", "mlp", "softmax_cross_entropy",
     "SGD", "accuracy", "History", "train", "unit_percentiles",
+    # batch normalization in practice
+    "inference_affine", "fold_batchnorm", "recompute_bn_statistics",
+    "sync_batchnorm_forward", "sync_batchnorm_backward",
     # the normalization family (chapter 6)
     "NormCache", "layernorm_forward", "layernorm_backward", "groupnorm_forward",
     "groupnorm_backward", "instancenorm_forward", "instancenorm_backward", "rmsnorm_forward",

@@ -358,3 +358,13 @@ def test_largest_lr_widget_exercise():
     assert "a larger one" in text(check_largest_lr(8, 0.5 * limit, False))
     assert "untick" in text(check_largest_lr(8, 0.9 * limit, True))
     assert "spread ratio to 8" in text(check_largest_lr(5, 0.9 * limit, False))
+
+
+def test_notebook_lists_the_leakage_options_the_checker_explains():
+    import json
+    from pathlib import Path
+    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "01_min_max_scaling.ipynb")
+                    .read_text(encoding="utf-8"))
+    text_cells = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    for key, option in LEAKAGE_OPTIONS.items():
+        assert f"**{key}** {option}" in text_cells, key

@@ -367,4 +367,4 @@ def test_notebook_lists_the_leakage_options_the_checker_explains():
                     .read_text(encoding="utf-8"))
     text_cells = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     for key, option in LEAKAGE_OPTIONS.items():
-        assert f"**{key}** {option}" in text_cells, key
+        assert f"**{key}.** {option}" in text_cells, key

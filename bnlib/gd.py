@@ -36,6 +36,10 @@ __all__ = [
     "steps_vs_ratio",
     "GDRun",
     "explore",
+    "best_fixed_lr",
+    "contraction",
+    "ridge_weights",
+    "momentum_steps_to_loss",
 ]
 
 #: A run counts as diverged once its excess loss exceeds this multiple of the starting one.
@@ -287,3 +291,74 @@ def explore(spread_ratio: float, lr: float, standardized: bool = False,
                                                  target=delta)
     return GDRun(np.array(path), p.loss_star + np.array(excesses), reached, diverged, p,
                  p.loss_star + delta)
+
+
+def best_fixed_lr(problem: QuadraticProblem) -> float:
+    """The fixed learning rate that makes gradient descent's worst direction shrink fastest.
+
+    Along an eigenvector with eigenvalue lam the error is multiplied by ``1 - lr * lam`` per
+    step; the worst factor ``max(|1 - lr * lam_min|, |1 - lr * lam_max|)`` is smallest where
+    the two are equal, at ``lr = 2 / (lam_min + lam_max)``. There both directions shrink by
+    ``(kappa - 1) / (kappa + 1)`` per step (:func:`contraction`).
+    """
+    lo, hi = problem.eigenvalues
+    return float(2.0 / (lo + hi))
+
+
+def contraction(problem: QuadraticProblem, lr: float) -> np.ndarray:
+    """Per-direction error factors ``|1 - lr * lam|`` of one gradient step, shape (2,).
+
+    Ordered like ``problem.eigenvalues`` (flat direction first, steep second). A factor
+    above 1 diverges; a factor between 0 and 1 that comes from ``1 - lr * lam < 0`` is an
+    oscillation (the error changes sign every step), which is harmless as long as it is
+    below 1. The run's speed is set by the larger factor.
+    """
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"contraction: lr must be a positive number, got {lr!r}")
+    return np.abs(1.0 - float(lr) * problem.eigenvalues)
+
+
+def ridge_weights(problem: QuadraticProblem, alpha: float) -> np.ndarray:
+    """The minimiser of ``L(w) + alpha / 2 * ||w||**2`` (weight decay / L2 penalty), (2,).
+
+    Solves ``(H + alpha I) w = b``. The penalty treats both weights alike, so what it does to
+    the model depends on the features' units: a weight that multiplies a wide feature is small
+    and barely penalized. ``alpha`` must be >= 0.
+    """
+    if not (np.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"ridge_weights: alpha must be a number >= 0, got {alpha!r}")
+    return np.linalg.solve(problem.hessian + float(alpha) * np.eye(2), problem.b)
+
+
+def momentum_steps_to_loss(problem: QuadraticProblem, lr: float, beta: float, target: float,
+                           max_steps: int = 200_000) -> int | None:
+    """Steps of gradient descent with heavy-ball momentum until the loss is at most ``target``.
+
+    The update is PyTorch's SGD with ``momentum=beta`` (dampening 0): ``v <- beta * v + g``,
+    ``w <- w - lr * v``, from ``w = 0``, ``v = 0``. Returns None if the run diverges or has
+    not reached the target after ``max_steps``. With ``lr = 4 / (sqrt(lam_min) +
+    sqrt(lam_max))**2`` and ``beta = ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))**2`` (Polyak's
+    tuning) the error shrinks like ``(sqrt(kappa) - 1) / (sqrt(kappa) + 1)`` per step instead
+    of ``(kappa - 1) / (kappa + 1)``.
+    """
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"momentum_steps_to_loss: lr must be a positive number, got {lr!r}")
+    if not (np.isfinite(beta) and 0 <= beta < 1):
+        raise ValueError(f"momentum_steps_to_loss: beta must be in [0, 1), got {beta!r}")
+    if not target > problem.loss_star:
+        raise ValueError(f"momentum_steps_to_loss: target {target!r} is not above the minimum "
+                         f"loss {problem.loss_star:.6g}; no run can reach it")
+    h = problem.hessian
+    e = -problem.w_star.copy()  # error at w = 0
+    v = np.zeros(2)
+    gap = float(target - problem.loss_star)
+    start = 0.5 * float(e @ h @ e)
+    for t in range(1, int(max_steps) + 1):
+        v = beta * v + h @ e
+        e = e - lr * v
+        excess = 0.5 * float(e @ h @ e)
+        if not excess <= DIVERGE_FACTOR * max(start, 1e-300):
+            return None
+        if excess <= gap:
+            return t
+    return None

@@ -1,9 +1,16 @@
 """Feature scaling: min-max scaling and standardization, per column.
 
 *Min-max scaling* maps each feature to a fixed range (default [0, 1]); *standardization*
-maps it to mean 0 and variance 1 (z-scores). The pure functions fit on ``x`` itself; the
-classes fit on training data and transform new data, with scikit-learn's names and results
-(``MinMaxScaler``, ``StandardScaler``; fitted attributes ``data_min_``, ``mean_``, ...).
+maps it to mean 0 and variance 1 (z-scores); *robust scaling* subtracts the median and divides
+by the interquartile range. The pure functions fit on ``x`` itself; the classes fit on
+training data and transform new data, with scikit-learn's names and results
+(``MinMaxScaler``, ``StandardScaler``, ``RobustScaler``; fitted attributes ``data_min_``,
+``mean_``, ``center_``, ...).
+
+Two measurements of what a scaling does to a model that adds up features:
+:func:`distance_shares` / :func:`variance_shares` (each feature's share of the squared
+Euclidean distances) and :func:`condition_number` (of the Gram matrix of a linear model,
+optionally with an intercept column).
 
 Input: (N, D) arrays, one feature per column; a 1-D array is one column and comes back 1-D.
 Integer input is converted to float64 (as scikit-learn does). NaN/inf and empty input raise
@@ -16,7 +23,8 @@ import numpy as np
 
 from ._validation import as_float_array, check_finite
 
-__all__ = ["minmax_scale", "standardize", "MinMaxScaler", "StandardScaler"]
+__all__ = ["minmax_scale", "standardize", "robust_scale", "MinMaxScaler", "StandardScaler",
+           "RobustScaler", "distance_shares", "variance_shares", "condition_number"]
 
 
 def _as_2d(x, func: str, name: str = "x", n_features=None):
@@ -77,6 +85,66 @@ def standardize(x):
     Equals ``sklearn.preprocessing.scale``.
     """
     return StandardScaler()._fit_transform(x, "standardize")
+
+
+def robust_scale(x, quantile_range=(25.0, 75.0)):
+    """Robust-scale each column of x: subtract its median, divide by its interquartile range.
+
+    x: (N, D), or (N,) treated as one column. Returns ``(x - median) / (q75 - q25)``, same
+    shape as x (percentiles with NumPy's default linear interpolation). A column whose
+    interquartile range is 0 is divided by 1. Equals ``sklearn.preprocessing.robust_scale``.
+    """
+    return RobustScaler(quantile_range)._fit_transform(x, "robust_scale")
+
+
+def distance_shares(x):
+    """Each column's share of the squared Euclidean distances between all pairs of rows.
+
+    x: (N, D). Returns (D,), non-negative, summing to 1: column j's share is
+    ``sum_{i,k} (x[i, j] - x[k, j])**2`` divided by the same sum over all columns. Computed
+    pair by pair, from the definition; :func:`variance_shares` gives the same numbers from
+    the identity ``sum_{i,k} (x[i, j] - x[k, j])**2 = 2 N**2 var(x[:, j])``.
+    """
+    a, _ = _as_2d(x, "distance_shares", n_features=None)
+    per_feature = np.array([((col[:, None] - col[None, :]) ** 2).sum() for col in a.T])
+    return _shares(per_feature, "distance_shares")
+
+
+def variance_shares(x):
+    """Each column's variance divided by the sum of the variances: x (N, D) -> (D,).
+
+    Equal to :func:`distance_shares` (see there): a feature's share of squared distances is
+    proportional to its variance, so min-max scaling (equal ranges) does not give equal
+    shares, and standardization (equal variances) gives exactly 1 / D each.
+    """
+    a, _ = _as_2d(x, "variance_shares", n_features=None)
+    return _shares(a.var(axis=0), "variance_shares")
+
+
+def _shares(per_feature, func):
+    total = per_feature.sum()
+    if total == 0:
+        raise ValueError(f"{func}: every column of x is constant, so there is no distance to "
+                         f"share; expected x of shape (N, D) with at least one varying column")
+    return per_feature / total
+
+
+def condition_number(x, intercept=False):
+    """Condition number of the Gram matrix of a linear model on the columns of x.
+
+    x: (N, D) features. With ``intercept=True`` a column of ones is put in front (the model
+    ``y = b + x @ w``). Returns ``lambda_max / lambda_min`` of ``A.T @ A / N``, where A is x
+    with or without that column: the elongation of the squared loss's contours, which sets
+    how many steps gradient descent needs. ``inf`` when the matrix is singular (a constant
+    column next to an intercept, or duplicate columns).
+    """
+    a, _ = _as_2d(x, "condition_number", n_features=None)
+    if intercept:
+        a = np.column_stack([np.ones(a.shape[0]), a])
+    eig = np.linalg.eigvalsh(a.T @ a / a.shape[0])
+    if eig[0] <= eig[-1] * 1e-15:
+        return float("inf")
+    return float(eig[-1] / eig[0])
 
 
 class _Scaler:
@@ -182,6 +250,43 @@ class StandardScaler(_Scaler):
 
     def _inverse(self, a):
         return a * self.scale_ + self.mean_
+
+
+class RobustScaler(_Scaler):
+    """Robust scaling fitted on training data, like ``sklearn.preprocessing.RobustScaler``.
+
+    quantile_range: (q_lo, q_hi) percentiles, default (25, 75): the interquartile range.
+    Fitted attributes (shape (D,)): ``center_`` (the median), ``scale_`` (the percentile
+    range, with zeros replaced by 1), ``n_features_in_``. ``transform(x) = (x - center_) /
+    scale_``. A few extreme values barely move the median and the quartiles, so they do not
+    squeeze the other values (unlike min-max scaling and standardization).
+    """
+
+    def __init__(self, quantile_range=(25.0, 75.0)):
+        self.quantile_range = quantile_range
+
+    def __repr__(self) -> str:
+        return f"RobustScaler(quantile_range={self.quantile_range!r})"
+
+    def _fit(self, a, func):
+        try:
+            q_lo, q_hi = (float(v) for v in self.quantile_range)
+        except (TypeError, ValueError):
+            raise ValueError(f"{func}: quantile_range is {self.quantile_range!r}; expected a "
+                             f"pair (q_lo, q_hi) of percentiles")
+        if not 0 <= q_lo < q_hi <= 100:
+            raise ValueError(f"{func}: quantile_range is {self.quantile_range!r}; expected "
+                             f"percentiles with 0 <= q_lo < q_hi <= 100")
+        self.center_ = np.median(a, axis=0)
+        lo, hi = np.percentile(a, [q_lo, q_hi], axis=0)
+        self.scale_ = _safe_scale(hi - lo)
+        self.n_features_in_ = a.shape[1]
+
+    def _transform(self, a):
+        return (a - self.center_) / self.scale_
+
+    def _inverse(self, a):
+        return a * self.scale_ + self.center_
 
 
 # --------------------------------------------------------------------------------------

@@ -4,12 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bnlib.exercises.scaling import (SQUEEZE_BAND, check_leakage, check_minmax,
-                                     check_outlier_squeeze, squeeze_threshold)
-from bnlib.exercises.standardization import (DIVERGE_QUESTION, check_diverging_lr,
+from bnlib.exercises.scaling import (LEAKAGE_OPTIONS, SQUEEZE_BAND, check_leakage,
+                                     check_minmax, check_outlier_squeeze, format_share,
+                                     squeeze_threshold)
+from bnlib.exercises.standardization import (FASTEST_LR_QUESTION, check_fastest_lr,
                                              check_largest_lr, check_standard_scaler,
                                              largest_lr_target)
-from bnlib.gd import make_problem
+from bnlib.gd import explore, make_problem
 
 
 def text(feedback) -> str:
@@ -19,7 +20,7 @@ def text(feedback) -> str:
 
 def test_long_feedback_is_wrapped_to_fit_the_book():
     limit = largest_lr_target(8)
-    for feedback in (check_leakage("B"), check_leakage("C"), check_diverging_lr("D"),
+    for feedback in (check_leakage("D"), check_leakage("C"), check_fastest_lr("C"),
                      check_largest_lr(8, 0.5 * limit, False), check_minmax(minmax_no_guard),
                      check_standard_scaler(ScalerDdof)):
         lines = [line for line in str(feedback).splitlines() if "array of shape" not in line]
@@ -124,13 +125,37 @@ def test_minmax_checker_rejects_a_non_function_and_a_placeholder():
 
 
 @pytest.mark.parametrize("answer, correct, word", [
-    ("B", True, "test rows"), ("b", True, "test rows"), ("A", False, "slower"),
-    ("C", False, "other way round"), ("D", False, "constant column"),
-    (None, False, "one of a, b, c, d"), ("E", False, "one of"),
+    ("D", True, "test row"), ("d", True, "either way"), (" D ", True, "moscovich"),
+    ("A", False, "loses no information"), ("B", False, "other way round"),
+    ("C", False, "beyond the training range"),
+    (None, False, "one of a, b, c, d"), ("E", False, "one of"), (4, False, "one of"),
 ])
 def test_leakage_question_explains_every_option(answer, correct, word):
     feedback = check_leakage(answer)
     assert feedback.correct is correct and word in text(feedback)
+
+
+def test_leakage_options_are_alike_in_length_and_the_answer_is_not_first():
+    lengths = [len(v) for v in LEAKAGE_OPTIONS.values()]
+    assert max(lengths) < 1.3 * min(lengths)  # the right answer is not the one long option
+    assert check_leakage("D").correct and not check_leakage("A").correct
+
+
+def test_leakage_feedback_does_not_promise_an_optimistic_score():
+    # Moscovich and Rosset (2022): the bias of unsupervised preprocessing can go either way
+    assert "optimistic" not in text(check_leakage("D"))
+
+
+def test_squeeze_feedback_never_shows_the_target_as_a_failure():
+    others = np.array([1008.0, 120000.0, 405165.0])
+    threshold = squeeze_threshold(others, SQUEEZE_BAND)
+    # just below the threshold the share is just above 10 %: it must not read "10%" or "10.0%"
+    feedback = check_outlier_squeeze(threshold * 0.997, others)
+    assert not feedback.correct
+    assert "10.0%" not in str(feedback) and "fill 10% " not in str(feedback)
+    assert "10.03%" in str(feedback)
+    assert format_share(0.1) == "10.0%" and format_share(0.10001) == "10.001%"
+    assert format_share(0.0999) == "9.99%" and format_share(0.773) == "77.3%"
 
 
 def test_outlier_widget_exercise():
@@ -143,7 +168,9 @@ def test_outlier_widget_exercise():
     too_far = check_outlier_squeeze(threshold * 1.5, others)
     assert not too_far.correct and "smaller outlier" in text(too_far)
     low = check_outlier_squeeze(100.0, others)  # not an outlier at all
-    assert not low.correct and "100%" in text(low)
+    assert not low.correct and "99.8%" in text(low)
+    rounded = check_outlier_squeeze(round(threshold, -3) + 1000, others)  # a round number
+    assert rounded.correct
 
 
 # ---------------------------------------------------- chapter 2: a fit/transform scaler class
@@ -257,16 +284,69 @@ def test_standard_scaler_checker_wants_the_class():
     assert "class itself" in text(check_standard_scaler(ScalerRight()))
 
 
-def test_diverging_lr_question_follows_from_the_curvature():
-    limit = make_problem(DIVERGE_QUESTION["ratio"]).lr_limit
-    diverging = [k for k, lr in DIVERGE_QUESTION["options"].items() if lr > limit]
-    assert diverging == ["D"]
-    assert check_diverging_lr("D").correct and check_diverging_lr("d").correct
-    assert "zigzags" in text(check_diverging_lr("C"))
-    assert "crawls" in text(check_diverging_lr("A"))
-    for key in "ABC":
-        assert not check_diverging_lr(key).correct
-    assert "one of" in text(check_diverging_lr(None))
+def test_fastest_lr_question_agrees_with_measured_step_counts():
+    ratio, options = FASTEST_LR_QUESTION["ratio"], FASTEST_LR_QUESTION["options"]
+    runs = {k: explore(ratio, lr, max_steps=20_000) for k, lr in options.items()}
+    converged = {k: r.steps for k, r in runs.items() if not r.diverged}
+    fastest = min(converged, key=converged.get)  # measured, independently of the checker
+    assert fastest == "B" and check_fastest_lr(fastest).correct
+    assert check_fastest_lr("b").correct and check_fastest_lr(" B").correct
+    assert runs["D"].diverged and "diverges" in text(check_fastest_lr("D"))
+    assert "crawls" in text(check_fastest_lr("A"))  # far below 1 / lambda_max: no overshoot
+    assert "zigzag" in text(check_fastest_lr("C"))  # above 1 / lambda_max: overshoots
+    assert "zigzag" not in text(check_fastest_lr("A"))
+    assert f"{converged['C']} steps" in text(check_fastest_lr("C"))
+    for key in "ACD":
+        assert not check_fastest_lr(key).correct
+    assert "one of" in text(check_fastest_lr(None))
+    # not trivial: more than one option converges, and the largest converging one loses
+    largest = max((k for k in converged), key=options.get)
+    assert len(converged) >= 3 and largest != fastest
+
+
+class ScalerNoReturn(ScalerRight):
+    def fit(self, x):
+        super().fit(x)  # forgets `return self`
+
+
+class ScalerBNEps(ScalerRight):  # batch normalization's habit: sqrt(var + 1e-5)
+    def fit(self, x):
+        self.mean = x.mean(axis=0)
+        self.std = np.sqrt(x.var(axis=0) + 1e-5)
+        return self
+
+
+class ScalerSklearnStyle:  # another valid method: scikit-learn's attribute names, float32
+    def fit(self, x):
+        self.mean_ = x.mean(axis=0)
+        self.scale_ = x.std(axis=0)
+        self.scale_[self.scale_ == 0] = 1.0
+        return self
+
+    def transform(self, x):
+        return ((x - self.mean_) / self.scale_).astype(np.float32)
+
+
+class ScalerBigEps(ScalerBNEps):
+    def fit(self, x):
+        super().fit(x)
+        self.std = np.sqrt(x.var(axis=0) + 1e-2)
+        return self
+
+
+def test_standard_scaler_wants_fit_to_return_self():
+    feedback = check_standard_scaler(ScalerNoReturn)
+    assert not feedback.correct and "return self" in text(feedback)
+
+
+@pytest.mark.parametrize("cls", [ScalerBNEps, ScalerSklearnStyle])
+def test_standard_scaler_accepts_correct_answers_written_differently(cls):
+    assert check_standard_scaler(cls).correct, str(check_standard_scaler(cls))
+
+
+def test_standard_scaler_explains_a_difference_too_small_to_see():
+    feedback = check_standard_scaler(ScalerBigEps)
+    assert not feedback.correct and "sqrt(var + 0.01)" in text(feedback)
 
 
 def test_largest_lr_widget_exercise():
@@ -278,3 +358,13 @@ def test_largest_lr_widget_exercise():
     assert "a larger one" in text(check_largest_lr(8, 0.5 * limit, False))
     assert "untick" in text(check_largest_lr(8, 0.9 * limit, True))
     assert "spread ratio to 8" in text(check_largest_lr(5, 0.9 * limit, False))
+
+
+def test_notebook_lists_the_leakage_options_the_checker_explains():
+    import json
+    from pathlib import Path
+    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "01_min_max_scaling.ipynb")
+                    .read_text(encoding="utf-8"))
+    text_cells = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    for key, option in LEAKAGE_OPTIONS.items():
+        assert f"**{key}.** {option}" in text_cells, key

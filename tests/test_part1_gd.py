@@ -140,3 +140,60 @@ def test_explore_reports_the_steps_to_its_target():
     assert len(run.path) == run.steps + 1 and run.losses[-1] <= run.target
     slow = gd.explore(10, 1e-4, max_steps=50)
     assert slow.steps is None and not slow.diverged and len(slow.path) == 51
+
+
+# --- the best fixed step, weight decay and momentum (chapter 2) ---------------------------
+
+
+@pytest.mark.parametrize("ratio", [3.0, 10.0])
+def test_best_fixed_lr_minimises_the_worst_factor_and_gives_the_closed_form_rate(ratio):
+    p = gd.make_problem(ratio)
+    best = gd.best_fixed_lr(p)
+    grid = np.linspace(0.01, 1.999, 4000) / p.eigenvalues[-1]
+    worst = [gd.contraction(p, lr).max() for lr in grid]
+    assert np.isclose(grid[int(np.argmin(worst))], best, rtol=1e-3)  # brute force agrees
+    kappa = p.condition_number
+    np.testing.assert_allclose(gd.contraction(p, best), (kappa - 1) / (kappa + 1))
+
+
+def test_contraction_is_the_measured_per_step_factor():
+    p = gd.make_problem(6.0)
+    lr = 1.5 / p.eigenvalues[-1]
+    path, _ = gd.gd_path(p, lr, 15)  # few steps: the fast direction stays above rounding
+    lams, vecs = np.linalg.eigh(p.hessian)
+    e = (path - p.w_star) @ vecs  # the error in eigen-coordinates
+    measured = np.abs(e[1:] / e[:-1])
+    np.testing.assert_allclose(measured, np.broadcast_to(gd.contraction(p, lr), e[1:].shape),
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match="lr"):
+        gd.contraction(p, 0.0)
+
+
+def test_ridge_weights_match_sklearn():
+    sklearn_linear = pytest.importorskip("sklearn.linear_model")
+    x, y = gd.two_feature_data(10.0, n=200, seed=0)
+    p = gd.make_problem(10.0)
+    alpha = 0.1
+    # sklearn minimises ||y - Xw||^2 + a ||w||^2; ours ||Xw - y||^2 / (2n) + alpha/2 ||w||^2
+    ref = sklearn_linear.Ridge(alpha=alpha * len(y), fit_intercept=False).fit(x, y).coef_
+    np.testing.assert_allclose(gd.ridge_weights(p, alpha), ref, rtol=1e-10)
+    np.testing.assert_allclose(gd.ridge_weights(p, 0.0), p.w_star)
+    with pytest.raises(ValueError, match="alpha"):
+        gd.ridge_weights(p, -1.0)
+
+
+def test_momentum_with_beta_zero_is_plain_gradient_descent_and_tuned_momentum_is_faster():
+    p = gd.make_problem(10.0)
+    target = p.loss_star + 1e-3
+    for factor in (0.5, 1.0, 1.9):
+        lr = factor / p.eigenvalues[-1]
+        assert gd.momentum_steps_to_loss(p, lr, 0.0, target) == gd.steps_to_loss(p, lr, target)
+    lo, hi = p.eigenvalues
+    k = hi / lo
+    lr = 4 / (np.sqrt(lo) + np.sqrt(hi)) ** 2
+    beta = ((np.sqrt(k) - 1) / (np.sqrt(k) + 1)) ** 2
+    fast = gd.momentum_steps_to_loss(p, lr, beta, target)
+    assert fast < gd.steps_to_loss(p, gd.best_fixed_lr(p), target) / 3
+    assert gd.momentum_steps_to_loss(p, 2.5 / hi, 0.0, target) is None  # diverges
+    with pytest.raises(ValueError, match="beta"):
+        gd.momentum_steps_to_loss(p, lr, 1.0, target)

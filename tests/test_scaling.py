@@ -153,3 +153,72 @@ def test_error_messages(call, exc, fragments):
         call()
     for fragment in fragments:
         assert fragment in str(info.value), f"{fragment!r} missing from: {info.value}"
+
+
+# --- robust scaling, distance shares and condition numbers (chapters 1 and 2) -------------
+
+from bnlib.scaling import (RobustScaler, condition_number, distance_shares,  # noqa: E402
+                           robust_scale, variance_shares)
+
+
+@pytest.mark.parametrize("quantile_range", [(25.0, 75.0), (10.0, 90.0)])
+def test_robust_scale_matches_sklearn(data, quantile_range):
+    x, x_new = data
+    np.testing.assert_allclose(robust_scale(x, quantile_range),
+                               skp.robust_scale(x, quantile_range=quantile_range), rtol=1e-12)
+    ours = RobustScaler(quantile_range).fit(x)
+    theirs = skp.RobustScaler(quantile_range=quantile_range).fit(x)
+    np.testing.assert_allclose(ours.center_, theirs.center_, rtol=1e-12)
+    np.testing.assert_allclose(ours.scale_, theirs.scale_, rtol=1e-12)
+    np.testing.assert_allclose(ours.transform(x_new), theirs.transform(x_new), rtol=1e-12)
+    np.testing.assert_allclose(ours.inverse_transform(ours.transform(x_new)), x_new)
+
+
+def test_robust_scale_ignores_one_outlier_and_handles_a_zero_iqr():
+    x = np.arange(1.0, 12.0)  # median 6, quartiles 3.5 and 8.5
+    np.testing.assert_allclose(robust_scale(x), (x - 6.0) / 5.0)
+    spoiled = x.copy()
+    spoiled[-1] = 1e6  # the largest value explodes: median and quartiles do not move
+    np.testing.assert_allclose(robust_scale(spoiled)[:-1], ((x - 6.0) / 5.0)[:-1])
+    flags = np.array([[1.0], [1.0], [1.0], [0.0], [1.0]])  # IQR 0: divide by 1
+    np.testing.assert_allclose(robust_scale(flags), flags - 1.0)
+    with pytest.raises(ValueError, match="quantile_range"):
+        RobustScaler((75, 25)).fit(x)
+
+
+def test_distance_shares_by_hand_and_the_variance_identity():
+    x = np.array([[0.0, 0.0], [2.0, 1.0], [4.0, 0.0]])
+    # pairs (0,1): 4 + 1, (0,2): 16 + 0, (1,2): 4 + 1 -> per feature 24 and 2 (each pair once)
+    np.testing.assert_allclose(distance_shares(x), [24 / 26, 2 / 26])
+    rng = np.random.default_rng(5)
+    y = rng.normal(0, [1.0, 7.0, 0.2], (40, 3))
+    np.testing.assert_allclose(distance_shares(y), variance_shares(y), rtol=1e-12)
+    np.testing.assert_allclose(variance_shares(standardize(y)), 1 / 3)
+    flag = np.column_stack([rng.uniform(0, 1, 50), rng.integers(0, 2, 50)])
+    assert not np.allclose(distance_shares(minmax_scale(flag)), 0.5)  # equal ranges, unequal
+    with pytest.raises(ValueError, match="every column of x is constant"):
+        variance_shares(np.ones((4, 2)))
+
+
+def test_condition_number_against_closed_forms():
+    rng = np.random.default_rng(1)
+    z = standardize(rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 500))
+    rho = np.corrcoef(z.T)[0, 1]
+    # z-scores: the Gram matrix is the correlation matrix, eigenvalues 1 - rho, 1 + rho; the
+    # intercept adds the eigenvalue 1, in between, so kappa is the same with and without it.
+    for intercept in (False, True):
+        assert np.isclose(condition_number(z, intercept), (1 + rho) / (1 - rho))
+    # one feature with mean m and variance v next to an intercept: [[1, m], [m, m^2 + v]]
+    u = rng.uniform(0, 1, 300)
+    m, v = u.mean(), u.var()
+    tr, det = 1 + m * m + v, v
+    root = np.sqrt(tr * tr / 4 - det)
+    assert np.isclose(condition_number(u, intercept=True), (tr / 2 + root) / (tr / 2 - root))
+    assert condition_number(u) == 1.0  # one column, no intercept: a 1 x 1 matrix
+    assert condition_number(np.column_stack([u, np.ones(300)]), intercept=True) == np.inf
+
+
+def test_minmax_conditions_worse_than_zscores_with_an_intercept():
+    rng = np.random.default_rng(2)
+    x = np.column_stack([rng.uniform(0, 20, 300), rng.gamma(2.0, 50_000, 300)])
+    assert condition_number(minmax_scale(x), True) > 3 * condition_number(standardize(x), True)

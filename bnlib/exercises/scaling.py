@@ -17,10 +17,12 @@ __all__ = [
     "reference_minmax",
     "minmax_cases",
     "check_minmax",
+    "LEAKAGE_OPTIONS",
     "LEAKAGE_FEEDBACK",
     "check_leakage",
     "SQUEEZE_BAND",
     "squeeze_threshold",
+    "format_share",
     "check_outlier_squeeze",
 ]
 
@@ -127,24 +129,40 @@ def check_minmax(learner_fn) -> Feedback:
     return wrap_feedback(check_cases(learner_fn, minmax_cases(), diagnose=_diagnose))
 
 
-#: Feedback per option of the leakage question (the notebook shows the options).
+#: The options of the leakage question, as the notebook shows them (the answer is "D").
+LEAKAGE_OPTIONS = {
+    "A": "Nothing is wrong: the scaling is linear and loses no information, and fitting on "
+         "more rows only makes the fitted minimum and maximum more accurate.",
+    "B": "The scaled test values can then fall outside [0, 1], and a model trained only on "
+         "values in [0, 1] does not know what to do with them.",
+    "C": "It only wastes computation: the scaler is fitted on more rows than it needs, "
+         "although the fitted minimum and maximum come out the same.",
+    "D": "The minimum or maximum can come from a test row, so the training data is prepared "
+         "with knowledge of the test set; the test score is no longer clean.",
+}
+
+#: Feedback per option of the leakage question.
 LEAKAGE_FEEDBACK = {
-    "A": "No: fitting once on everything is not slower; speed is not the issue. The problem is "
-         "what the fitted min and max know.",
-    "B": "Yes: the min and max then come partly from the test rows, so the training data is "
-         "scaled with knowledge of the test set. The test set no longer plays the role of "
-         "unseen data, and the score you measure on it can be optimistic.",
-    "C": "No: it is the other way round. Fitting on everything guarantees that the test values "
+    "A": "No: the scaling is indeed linear and loses no information, but that is not the "
+         "point. The fitted minimum and maximum are learned from data; fitted on all rows, "
+         "they contain something learned from the test rows.",
+    "B": "No: it is the other way round. Fitting on everything guarantees that the test values "
          "land inside [0, 1]; fitted on the training data alone, new values may fall outside, "
          "and that is correct.",
-    "D": "No: a division by zero only happens for a constant column, and that can occur with "
-         "either way of fitting. It is handled by dividing by 1 there.",
+    "C": "No: the minimum and maximum come out the same only if no test row lies beyond the "
+         "training range; when one does, every scaled training value changes (the cell below "
+         "measures by how much). Speed is not the issue.",
+    "D": "Yes: whenever a test row holds a column's minimum or maximum, the training data is "
+         "scaled with knowledge of the test set, so the test set is no longer unseen data. The "
+         "resulting bias of the test score can go either way and is often small for a scaler, "
+         "but it is not zero (Moscovich and Rosset, 2022), so keep the test rows out of every "
+         "fit.",
 }
 
 
 def check_leakage(answer) -> Feedback:
     """Why is fitting the scaler on the whole data set, before the split, a mistake?"""
-    return wrap_feedback(check_choice(answer, "B", LEAKAGE_FEEDBACK))
+    return wrap_feedback(check_choice(answer, "D", LEAKAGE_FEEDBACK))
 
 
 #: The widget exercise asks for the smallest outlier value that squeezes the other values
@@ -163,6 +181,19 @@ def squeeze_threshold(others: np.ndarray, band: float = SQUEEZE_BAND) -> float:
     return float(lo + (hi - lo) / band)
 
 
+def format_share(share: float, band: float = SQUEEZE_BAND) -> str:
+    """A share of [0, 1] as a percentage with enough digits not to look equal to ``band``.
+
+    ``format_share(0.1003)`` is "10.03%", not "10.0%": a value just above the target must not
+    read as the target (the checker and a widget readout should both use this).
+    """
+    for digits in (1, 2, 3, 4):
+        text = f"{share:.{digits}%}"
+        if share == band or text != f"{band:.{digits}%}":
+            return text
+    return text
+
+
 def check_outlier_squeeze(outlier: float, others: np.ndarray, band: float = SQUEEZE_BAND,
                           tolerance: float = 0.10) -> Feedback:
     """Widget exercise: drag the outlier to the smallest value at which the other values
@@ -178,12 +209,14 @@ def _check_outlier_squeeze(outlier, others, band, tolerance) -> Feedback:
     spread = (hi - lo) / (top - bottom)
     threshold = squeeze_threshold(others, band)
     if spread > band + 1e-12:
-        return Feedback(False, f"Not yet: the other values still fill {spread:.0%} of [0, 1].",
+        return Feedback(False, f"Not yet: the other values still fill {format_share(spread, band)}"
+                               f" of [0, 1], more than {band:.0%}.",
                         [f"Drag the outlier further out until they fill at most {band:.0%}."])
     if outlier > threshold * (1 + tolerance):
-        return Feedback(False, f"Not yet: the others fill {spread:.1%}, below {band:.0%}, "
-                               f"but a smaller outlier already does that.",
+        return Feedback(False, f"Not yet: the others fill {format_share(spread, band)}, below "
+                               f"{band:.0%}, but a smaller outlier already does that.",
                         ["Find the smallest value: drag the outlier back down a little."])
-    return Feedback(True, f"Correct: at {outlier:,.0f} the other values fill {spread:.1%} of "
+    return Feedback(True, f"Correct: at {outlier:,.0f} the other values fill "
+                          f"{format_share(spread, band)} of "
                           f"[0, 1]; the threshold is min + (max - min) / {band:g} = "
                           f"{threshold:,.0f}.")

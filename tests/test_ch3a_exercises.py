@@ -367,8 +367,8 @@ def test_keras_equivalent():
 
 
 def test_eval_mode_question():
-    assert ex.check_eval_mode("b").correct
-    for wrong in "ACD":
+    assert ex.check_eval_mode("c").correct
+    for wrong in "ABD":
         fb = ex.check_eval_mode(wrong)
         assert not fb.correct and len(fb.details[0]) > 40
     assert "one of" in text(ex.check_eval_mode("E"))

@@ -643,11 +643,11 @@ def check_keras_equivalent(convention: str, momentum: float, **_ignored: Any) ->
 _EVAL_MODE_FEEDBACK = {
     "A": "No. In training mode the layer ignores its running averages and normalizes with the "
          "statistics of the batch in front of it, so outputs differ from eval mode.",
-    "B": "Yes. Each prediction then depends on the other examples in the batch: a batch of one "
+    "B": "Partly. Training mode does also overwrite the running averages with test statistics, "
+         "but the immediate damage is that the outputs use the current batch's statistics.",
+    "C": "Yes. Each prediction then depends on the other examples in the batch: a batch of one "
          "class is normalized towards the average and predictions collapse; a single example "
          "is either rejected or normalized to beta.",
-    "C": "Partly. Training mode does also overwrite the running averages with test statistics, "
-         "but the immediate damage is that the outputs use the current batch's statistics.",
     "D": "No. Only a batch with one value per feature cannot be normalized (variance 0); larger "
          "batches run without any error, which is why the bug goes unnoticed.",
 }
@@ -655,4 +655,4 @@ _EVAL_MODE_FEEDBACK = {
 
 def check_eval_mode(answer: Any) -> Feedback:
     """Conceptual question: what goes wrong when you predict without switching to eval mode?"""
-    return check_choice(answer, "B", _EVAL_MODE_FEEDBACK)
+    return check_choice(answer, "C", _EVAL_MODE_FEEDBACK)

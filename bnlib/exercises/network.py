@@ -30,32 +30,32 @@ A Linear layer with a bias b feeds a BatchNorm1d layer (training
 mode). What does b do?
   A. It shifts the BN output by b, so the layer gets two shifts:
      b and beta.
-  B. Nothing: BN subtracts the batch mean, which contains b, so b
-     never reaches the output and its gradient is zero; beta is
-     the shift that is left.
+  B. It makes training unstable: b and beta fight over the same
+     shift.
   C. In training mode the batch mean absorbs b, but in eval mode
      the layer subtracts its running mean instead, so there b
      shifts the output.
-  D. It makes training unstable: b and beta fight over the same
-     shift."""
+  D. Nothing: BN subtracts the batch mean, which contains b, so b
+     never reaches the output and its gradient is zero; beta is
+     the shift that is left."""
 
 _BIAS_FEEDBACK = {
     "A": "b is added to every example of the batch, so it is also added to the batch mean; "
          "subtracting the mean removes it again. The output does not move.",
-    "B": "Right: the batch mean absorbs b, the output is unchanged and dL/db = 0 "
-         "(the cell above prints both). Model code therefore builds such layers with "
-         "bias=False.",
+    "B": "b's gradient is exactly zero, so plain SGD never changes it: there is no fight, "
+         "just a wasted parameter (weight decay would slowly shrink it to 0).",
     "C": "The running mean is an average of batch means that all contained b, so it "
          "contains b too, and eval mode subtracts it just as training mode subtracts the "
          "batch mean. b cancels in both modes (it never changes, since its gradient is 0).",
-    "D": "b's gradient is exactly zero, so plain SGD never changes it: there is no fight, "
-         "just a wasted parameter (weight decay would slowly shrink it to 0).",
+    "D": "Right: the batch mean absorbs b, the output is unchanged and dL/db = 0 "
+         "(the cell above prints both). Model code therefore builds such layers with "
+         "bias=False.",
 }
 
 
 def check_bias_question(answer) -> Feedback:
     """Check the answer (a letter) to :data:`BIAS_QUESTION`."""
-    return check_choice(answer, "B", _BIAS_FEEDBACK)
+    return check_choice(answer, "D", _BIAS_FEEDBACK)
 
 
 NOISY_QUESTION = """\
@@ -63,10 +63,10 @@ The noisy-BN net of this chapter adds, right after each BN layer, a
 random shift and scale per unit, drawn anew at every step, plus
 per-example noise. It trains about as well as the BN net. What
 does that suggest?
-  A. BN works because it keeps each layer's input distribution
-     fixed.
-  B. Keeping the input distributions fixed is not what makes BN
+  A. Keeping the input distributions fixed is not what makes BN
      help: the noise undoes that, yet the benefit stays.
+  B. BN works because it keeps each layer's input distribution
+     fixed.
   C. Nothing about internal covariate shift: the noise averages
      out over the 60 examples of a batch, so the layers above still
      see a stable distribution.
@@ -74,12 +74,12 @@ does that suggest?
      should have it."""
 
 _NOISY_FEEDBACK = {
-    "A": "The noisy net's input distributions are not fixed: the noise moves them at every "
-         "step, by construction. If fixed distributions were the reason, the noisy net "
-         "should train like the plain one.",
-    "B": "Right: the shift is put back on purpose and the benefit survives, so reducing "
+    "A": "Right: the shift is put back on purpose and the benefit survives, so reducing "
          "internal covariate shift cannot be the whole story. Santurkar et al. point to a "
          "smoother loss landscape instead.",
+    "B": "The noisy net's input distributions are not fixed: the noise moves them at every "
+         "step, by construction. If fixed distributions were the reason, the noisy net "
+         "should train like the plain one.",
     "C": "The noise does not average out: its mean and scale are drawn anew at every step "
          "and every example of the batch shares them, so the whole distribution the next "
          "layer sees moves from step to step, by construction. Averaging over the batch "
@@ -91,7 +91,7 @@ _NOISY_FEEDBACK = {
 
 def check_noisy_question(answer) -> Feedback:
     """Check the answer (a letter) to :data:`NOISY_QUESTION`."""
-    return check_choice(answer, "B", _NOISY_FEEDBACK)
+    return check_choice(answer, "A", _NOISY_FEEDBACK)
 
 
 def reference_percentile_band(z: np.ndarray, unit: int) -> np.ndarray:

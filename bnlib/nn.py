@@ -42,6 +42,7 @@ __all__ = [
     "History",
     "train",
     "unit_percentiles",
+    "precise_bn",
 ]
 
 
@@ -704,3 +705,28 @@ class Unflatten(Module):
     def backward(self, dout):
         d = np.asarray(dout)
         return d.reshape(d.shape[0], -1)
+
+
+def precise_bn(model, x):
+    """Replace every BN layer's running statistics by population statistics ("precise BN").
+
+    model: a :class:`Sequential`; x: (N, D) inputs, e.g. the whole training set. With the
+    model's current weights, each BatchNorm1d gets the mean and the unbiased variance of its
+    input over all rows of x, as in Algorithm 2 of Ioffe & Szegedy (2015). Layers are
+    treated in order, so a later layer sees the earlier layers already fixed (eval mode).
+    Modifies the model in place (its mode is restored) and returns it.
+    """
+    from .batchnorm import BatchNorm1d
+
+    was_training = model.training
+    model.eval()
+    try:
+        for i, m in enumerate(model):
+            if isinstance(m, BatchNorm1d):
+                inputs = model[:i](x) if i else np.asarray(x, dtype=float)
+                m.running_mean = inputs.mean(axis=0)
+                m.running_var = inputs.var(axis=0, ddof=1)
+    finally:
+        model.train(was_training)
+        model.activations = []
+    return model

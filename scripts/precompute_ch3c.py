@@ -1,12 +1,15 @@
 """Precompute chapter 3's heavy experiments into small JSON files in bnlib/cache.
 
-    python scripts/precompute_ch3c.py [--only figure1|sweeps|why]
+    python scripts/precompute_ch3c.py [--only figure1|sweeps|why|mechanisms]
 
 Writes (floats rounded to bnlib.experiments.CACHE_DIGITS decimals):
 - bnlib/cache/ch3c_figure1_grid.json: the Figure 1 explorer's grid (BN on/off x learning
   rate x init scale; test accuracy and sigmoid-input percentiles over training);
 - bnlib/cache/ch3c_sweeps.json: learning-rate and init-scale sweeps over three seeds;
-- bnlib/cache/ch3c_why.json: BN placement, noisy BN and the loss-landscape measurements.
+- bnlib/cache/ch3c_why.json: BN placement, noisy BN and the loss-landscape measurements;
+- bnlib/cache/ch3c_mechanisms.json: which layers' initial scale matters with BN, how the
+  weights feeding BN grow with the learning rate, and Santurkar et al.'s gradient-based
+  internal covariate shift, with and without BN.
 Every entry is produced by a pure, seeded function of bnlib.experiments; the tests in
 tests/test_ch3c_cache.py recompute points and compare them with these files.
 """
@@ -57,8 +60,27 @@ def why() -> dict:
     }
 
 
+def mechanisms() -> dict:
+    s = benefits.LAYER_SCALE
+    return {
+        "layer_scale": benefits.layer_scale_runs(seeds=s["seeds"], steps=s["steps"],
+                                                 lr=s["lr"], scale=s["scale"],
+                                                 which=s["which"]),
+        "weight_norm": benefits.weight_norm_growth(lrs=s["norm_lrs"], steps=s["norm_steps"]),
+        "ics": {name: benefits.ics_run(bn=name == "bn", lr=s["lr"], seed=s["ics_seed"],
+                                       steps=s["steps"])
+                for name in ("plain", "bn")},
+        "figure1_baseline": figure1_baseline(),
+    }
+
+
+def figure1_baseline() -> dict:
+    """The plain Figure 1 run at init scale 0.3, with the notebook's live settings."""
+    return figure1.run_figure1(bn=False, init_scale=0.3, **figure1.FIGURE1_LIVE)
+
+
 JOBS = {"figure1": ("ch3c_figure1_grid", figure1_grid), "sweeps": ("ch3c_sweeps", sweeps),
-        "why": ("ch3c_why", why)}
+        "why": ("ch3c_why", why), "mechanisms": ("ch3c_mechanisms", mechanisms)}
 
 
 def main(argv: list[str] | None = None) -> int:

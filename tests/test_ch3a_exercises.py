@@ -200,25 +200,66 @@ def test_backward_exception_is_reported():
 
 # ------------------------------------------------------------------------ gradient check
 
+def _numerical_all(forward, x, gamma, beta, dy):
+    return (numerical_gradient(lambda x_: forward(x_, gamma, beta)[0], x, dy),
+            numerical_gradient(lambda g_: forward(x, g_, beta)[0], gamma, dy),
+            numerical_gradient(lambda b_: forward(x, gamma, b_)[0], beta, dy))
+
+
 def gc_ok(forward, backward, x, gamma, beta, rng):
+    y, cache = forward(x, gamma, beta)
+    dy = rng.standard_normal(y.shape)
+    errors = [relative_error(a, n) for a, n in
+              zip(backward(dy, cache), _numerical_all(forward, x, gamma, beta, dy))]
+    return max(errors)
+
+
+def gc_tuple(forward, backward, x, gamma, beta, rng):
+    """Returns the three errors instead of their maximum: accepted too."""
+    y, cache = forward(x, gamma, beta)
+    dy = rng.standard_normal(y.shape)
+    return tuple(relative_error(a, n) for a, n in
+                 zip(backward(dy, cache), _numerical_all(forward, x, gamma, beta, dy)))
+
+
+def gc_dx_only(forward, backward, x, gamma, beta, rng):
     y, cache = forward(x, gamma, beta)
     dy = rng.standard_normal(y.shape)
     dx, _, _ = backward(dy, cache)
     return relative_error(dx, numerical_gradient(lambda x_: forward(x_, gamma, beta)[0], x, dy))
 
 
-def test_gradient_check_reference_passes():
-    fb = ex.check_gradient_check(gc_ok)
+def gc_dx_dgamma(forward, backward, x, gamma, beta, rng):
+    y, cache = forward(x, gamma, beta)
+    dy = rng.standard_normal(y.shape)
+    dx, dgamma, _ = backward(dy, cache)
+    num = _numerical_all(forward, x, gamma, beta, dy)
+    return max(relative_error(dx, num[0]), relative_error(dgamma, num[1]))
+
+
+@pytest.mark.parametrize("check", [gc_ok, gc_tuple])
+def test_gradient_check_reference_passes(check):
+    fb = ex.check_gradient_check(check)
     assert fb.correct, str(fb)
+
+
+@pytest.mark.parametrize("check, words", [
+    (gc_dx_only, ["dbeta is the average", "all three gradients"]),
+    (gc_dx_dgamma, ["dbeta is the average", "all three gradients"]),
+])
+def test_gradient_check_of_dx_alone_is_not_enough(check, words):
+    fb = ex.check_gradient_check(check)
+    assert not fb.correct
+    for word in words:
+        assert word in text(fb), str(fb)
 
 
 def _gc_with(make_dy):
     def check(forward, backward, x, gamma, beta, rng):
         y, cache = forward(x, gamma, beta)
         dy = make_dy(y, rng)
-        dx, _, _ = backward(dy, cache)
-        f = lambda x_: forward(x_, gamma, beta)[0]  # noqa: E731
-        return relative_error(dx, numerical_gradient(f, x, dy))
+        return max(relative_error(a, n) for a, n in
+                   zip(backward(dy, cache), _numerical_all(forward, x, gamma, beta, dy)))
     return check
 
 
@@ -297,6 +338,17 @@ def test_running_stats_mistakes_are_named(convention, which, make, words):
         assert word in text(fb), str(fb)
 
 
+@pytest.mark.parametrize("convention", ["pytorch", "keras"])
+def test_running_stats_rounded_to_three_significant_figures_pass(convention):
+    mean, var = right_answers(convention)
+    rounded = [float(f"{v:.3g}") for v in (mean, var)]
+    fb = ex.check_running_stats(convention, *rounded)
+    assert fb.correct, str(fb)
+    assert ex.check_running_stats("keras", 0.129, 1.129).correct   # the issue's example
+    # two significant figures are too coarse for the mean of the PyTorch convention
+    assert not ex.check_running_stats("pytorch", 1.2, 2.709).correct
+
+
 def test_running_stats_bad_input():
     assert "should be a number" in text(ex.check_running_stats("pytorch", "abc", 1.0))
     assert "nan" in text(ex.check_running_stats("keras", 0.1, float("nan")))
@@ -315,8 +367,72 @@ def test_keras_equivalent():
 
 
 def test_eval_mode_question():
-    assert ex.check_eval_mode("b").correct
-    for wrong in "ACD":
+    assert ex.check_eval_mode("c").correct
+    for wrong in "ABD":
         fb = ex.check_eval_mode(wrong)
         assert not fb.correct and len(fb.details[0]) > 40
     assert "one of" in text(ex.check_eval_mode("E"))
+
+
+# ----------------------------------------------------------------- forward: eps argument
+
+def test_forward_that_ignores_eps_is_named():
+    def fixed_eps(x, gamma, beta, eps=1e-5):
+        return gamma * (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5) + beta
+    fb = ex.check_batchnorm_forward(fixed_eps)
+    assert not fb.correct and "ignores its eps argument" in text(fb), str(fb)
+
+
+# ------------------------------------------------------------------ 2d (spatial) backward
+
+def bn2d_backward_ok(dy, cache):
+    axes, m = (0, 2, 3), dy.size // dy.shape[1]
+    g, s = cache.gamma[:, None, None], cache.inv_std[:, None, None]
+    dbeta, dgamma = dy.sum(axis=axes), (dy * cache.x_hat).sum(axis=axes)
+    dx = g * s / m * (m * dy - dbeta[:, None, None] - cache.x_hat * dgamma[:, None, None])
+    return dx, dgamma, dbeta
+
+
+def bn2d_backward_by_reshape(dy, cache):
+    n, c, h, w = dy.shape
+    rows = lambda a: a.transpose(0, 2, 3, 1).reshape(-1, c)  # noqa: E731
+    dx, dgamma, dbeta = batchnorm_backward(rows(dy), cache._replace(x_hat=rows(cache.x_hat)))
+    return dx.reshape(n, h, w, c).transpose(0, 3, 1, 2), dgamma, dbeta
+
+
+@pytest.mark.parametrize("fn", [bn2d_backward_ok, bn2d_backward_by_reshape])
+def test_bn2d_backward_right_answers_pass(fn):
+    fb = ex.check_batchnorm2d_backward(fn)
+    assert fb.correct, str(fb)
+
+
+def _per_pixel(dy, cache):
+    n, x_hat = dy.shape[0], cache.x_hat
+    g, s = cache.gamma[:, None, None], cache.inv_std[:, None, None]
+    dx = g * s / n * (n * dy - dy.sum(0, keepdims=True)
+                      - x_hat * (dy * x_hat).sum(0, keepdims=True))
+    return dx, (dy * x_hat).sum((0, 2, 3)), dy.sum((0, 2, 3))
+
+
+def _wrong_m(dy, cache):
+    """The compact formula with m = N (the batch size) instead of N * H * W."""
+    _, dgamma, dbeta = bn2d_backward_ok(dy, cache)
+    n, g, s = dy.shape[0], cache.gamma[:, None, None], cache.inv_std[:, None, None]
+    dx = g * s / n * (n * dy - dbeta[:, None, None] - cache.x_hat * dgamma[:, None, None])
+    return dx, dgamma, dbeta
+
+
+@pytest.mark.parametrize("fn, words", [
+    (_per_pixel, ["examples only", "(0, 2, 3)"]),
+    (_wrong_m, ["m = n * h * w"]),
+    (lambda dy, c: (bn2d_backward_ok(dy, c)[0], (dy * c.x_hat).sum(0), dy.sum((0, 2, 3))),
+     ["one value per channel"]),
+    (lambda dy, c: bn2d_backward_ok(dy, c)[::-1], ["shape"]),
+    (lambda dy, c: (bn2d_backward_ok(dy, c)[0],) + bn2d_backward_ok(dy, c)[:0:-1],
+     ["swapped"]),
+])
+def test_bn2d_backward_mistakes_are_named(fn, words):
+    fb = ex.check_batchnorm2d_backward(fn)
+    assert not fb.correct
+    for word in words:
+        assert word in text(fb), str(fb)

@@ -42,7 +42,7 @@ def close(a, b, atol=ATOL):
 def test_cache_files_are_small_and_rounded():
     files = sorted(CACHE.glob("ch3c_*.json"))
     assert {f.name for f in files} == {"ch3c_figure1_grid.json", "ch3c_sweeps.json",
-                                       "ch3c_why.json"}
+                                       "ch3c_why.json", "ch3c_mechanisms.json"}
     assert sum(f.stat().st_size for f in files) < 200_000
     for f in files:
         data = load_cache(f.stem)
@@ -106,7 +106,8 @@ def test_one_placement_run_ends_within_the_seed_spread():
     assert abs(h["test_acc"][-1] - seeds[0]) <= tolerance, RERUN
 
 
-@pytest.mark.parametrize("name", ["ch3c_figure1_grid", "ch3c_sweeps", "ch3c_why"])
+@pytest.mark.parametrize("name", ["ch3c_figure1_grid", "ch3c_sweeps", "ch3c_why",
+                                  "ch3c_mechanisms"])
 def test_cache_holds_no_machine_paths(name):
     text = (CACHE / f"{name}.json").read_text()
     assert "/work" not in text and "/tmp" not in text

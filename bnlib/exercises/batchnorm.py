@@ -10,9 +10,11 @@ so the feedback can name the mistake instead of only printing two arrays.
 - :func:`check_batchnorm_backward`: ``batchnorm_backward(dy, cache) -> (dx, dgamma, dbeta)``
   with ``cache`` a :class:`bnlib.batchnorm.BatchNormCache`; checked against numerical
   gradients.
+- :func:`check_batchnorm2d_backward`: the same for images, ``(N, C, H, W)`` batches with
+  per-channel statistics over ``(N, H, W)``.
 - :func:`check_gradient_check`: ``gradient_check(forward, backward, x, gamma, beta, rng)
-  -> relative error``; it must pass a correct backward pass and catch a wrong one, which an
-  all-ones upstream gradient cannot do.
+  -> largest relative error of dx, dgamma, dbeta``; it must pass a correct backward pass and
+  catch three wrong ones, which an all-ones upstream gradient cannot do.
 - :func:`check_running_stats`: running mean and variance after :data:`RUNNING_STATS_BATCHES`
   for the PyTorch or Keras convention.
 - :func:`check_keras_equivalent`: the widget exercise of the train/eval widget.
@@ -29,6 +31,7 @@ from ._core import Case, Feedback, check_cases, check_choice, check_number
 __all__ = [
     "check_batchnorm_forward",
     "check_batchnorm_backward",
+    "check_batchnorm2d_backward",
     "check_gradient_check",
     "RUNNING_STATS_BATCHES",
     "running_stats_by_hand",
@@ -106,15 +109,25 @@ def _forward_cases() -> list[Case]:
         ("a feature with a tiny variance", tiny, g4, b4,
          "here the variance is close to eps, so where eps goes matters."),
     ]
-    return [Case(name, (x, g, b), _forward_variant(x, g, b), hint) for name, x, g, b, hint in spec]
+    cases = [Case(name, (x, g, b), _forward_variant(x, g, b), hint)
+             for name, x, g, b, hint in spec]
+    cases.append(Case("the tiny-variance batch with eps=0.1 passed as a keyword", (tiny, g4, b4),
+                      _forward_variant(tiny, g4, b4, eps=0.1),
+                      "use the eps argument your function receives, not a fixed 1e-5.",
+                      kwargs={"eps": 0.1}))
+    return cases
 
 
 def _diagnose_forward(case: Case, got: Any) -> str | None:
     x, gamma, beta = case.args
+    eps = case.kwargs.get("eps", _EPS)
     try:
         g = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
         return None
+    if eps != _EPS and g.shape == x.shape and np.allclose(g, _forward_variant(x, gamma, beta)):
+        return (f"your function ignores its eps argument: with eps={eps:g} it returned the "
+                f"result for eps=1e-5.")
     if g.shape == (x.shape[1],):
         return "you returned one number per feature (a statistic?), not the normalized batch."
     if g.shape == (x.shape[0],):
@@ -125,7 +138,7 @@ def _diagnose_forward(case: Case, got: Any) -> str | None:
         return ("NaN: a constant feature has variance 0 and 0 / 0 is NaN. Missing eps: use "
                 "np.sqrt(var + eps).")
     for kwargs, message in _FORWARD_MISTAKES:
-        variant = _forward_variant(x, gamma, beta, **kwargs)
+        variant = _forward_variant(x, gamma, beta, eps, **kwargs)
         if variant.shape == g.shape and np.allclose(g, variant, rtol=1e-6, atol=1e-8,
                                                     equal_nan=True):
             return message
@@ -266,6 +279,107 @@ def check_batchnorm_backward(learner_fn: Callable) -> Feedback:
     return _wrong_axis_on_exception(feedback)
 
 
+# ------------------------------------------------------------ spatial (2d) backward pass
+
+def _c(v):
+    """A per-channel vector (C,) shaped to broadcast against (N, C, H, W)."""
+    return np.asarray(v)[None, :, None, None]
+
+
+def _backward2d_mistakes(dy, cache):
+    """(gradients, message) for the usual mistakes of a BatchNorm2d backward pass."""
+    x_hat, s, g = cache.x_hat, _c(cache.inv_std), _c(cache.gamma)
+    axes = (0, 2, 3)
+    n, m = dy.shape[0], dy.size // dy.shape[1]
+    dbeta, dgamma = dy.sum(axis=axes), (dy * x_hat).sum(axis=axes)
+    dx = g * s / m * (m * dy - _c(dbeta) - x_hat * _c(dgamma))
+    # the 1d formula with sums over the examples only (one "feature" per channel and pixel)
+    sum_n, sum_n_xhat = dy.sum(axis=0, keepdims=True), (dy * x_hat).sum(axis=0, keepdims=True)
+    dx_per_pixel = g * s / n * (n * dy - sum_n - x_hat * sum_n_xhat)
+    dx_wrong_m = g * s / n * (n * dy - _c(dbeta) - x_hat * _c(dgamma))
+    return [
+        ((dx_per_pixel, dgamma, dbeta),
+         "dx sums over the examples only (axis 0), as for a (N, D) batch: in BatchNorm2d every "
+         "pixel of every image is an example of its channel, so the sums in dx go over axes "
+         "(0, 2, 3)."),
+        ((dx_wrong_m, dgamma, dbeta),
+         "m is wrong: a channel's statistics come from N * H * W values, so divide by "
+         "m = N * H * W, not by N."),
+        ((-dx, dgamma, dbeta), "wrong sign in dx."),
+        ((dx, dbeta, dgamma), "dgamma and dbeta swapped: dgamma = sum(dy * x_hat), "
+                              "dbeta = sum(dy), both over axes (0, 2, 3)."),
+        ((dx / g, dgamma, dbeta), "dx is missing the factor gamma."),
+    ]
+
+
+def _diagnose_backward2d(case: Case, got: Any, inputs: dict) -> str | None:
+    if not isinstance(got, (tuple, list)) or len(got) != 3:
+        return "return the three gradients as a tuple: (dx, dgamma, dbeta)."
+    dy, cache = inputs[case.name]
+    n, c, h, w = dy.shape
+    try:
+        parts = [np.asarray(p, dtype=float) for p in got]
+    except (TypeError, ValueError):
+        return None
+    for name, part in zip(("dgamma", "dbeta"), parts[1:]):
+        if part.shape == (c, h, w):
+            return (f"{name} has one value per channel and pixel, shape {part.shape}: sum over "
+                    f"the pixels too, axis=(0, 2, 3), to get shape ({c},).")
+        if part.shape != (c,) and part.size != c:
+            return (f"{name} must have one value per channel, shape ({c},); sum over "
+                    f"axis=(0, 2, 3).")
+    if parts[0].shape != dy.shape:
+        return f"dx must have the shape of x, {dy.shape}."
+    for expected, message in _backward2d_mistakes(dy, cache):
+        if all(p.shape == np.shape(e) and np.allclose(p, e, rtol=1e-6, atol=1e-8)
+               for p, e in zip(parts, expected)):
+            return message
+    return None
+
+
+def _backward2d_cases():
+    from ..batchnorm import batchnorm2d_forward
+    from ..gradcheck import numerical_gradient
+
+    rng = np.random.default_rng(7)
+    spec = [
+        ("a (2, 3, 2, 2) batch, random dy", rng.normal(1.0, 2.0, (2, 3, 2, 2)),
+         np.array([1.5, 0.8, -1.2]), np.array([0.1, -0.3, 0.2])),
+        ("a (3, 2, 3, 2) batch, random dy", rng.normal(-2.0, 0.5, (3, 2, 3, 2)),
+         np.array([2.0, 0.5]), np.array([0.0, 1.0])),
+        ("a (1, 2, 4, 4) batch: one image", rng.normal(0.0, 3.0, (1, 2, 4, 4)),
+         np.array([0.7, 1.3]), np.array([0.5, -0.5])),
+    ]
+    cases, inputs = [], {}
+    for name, x, gamma, beta in spec:
+        dy = rng.standard_normal(x.shape)
+        _, cache = batchnorm2d_forward(x, gamma, beta)
+        dx = numerical_gradient(lambda x_: batchnorm2d_forward(x_, gamma, beta)[0], x, dy)
+        dgamma = numerical_gradient(lambda g_: batchnorm2d_forward(x, g_, beta)[0], gamma, dy)
+        dbeta = numerical_gradient(lambda b_: batchnorm2d_forward(x, gamma, b_)[0], beta, dy)
+        hint = ("every pixel of every image is one example of its channel: m = N * H * W"
+                if x.shape[0] == 1 else "")
+        cases.append(Case(name, (dy, cache), (dx, dgamma, dbeta), hint))
+        inputs[name] = (dy, cache)
+    return cases, inputs
+
+
+def check_batchnorm2d_backward(learner_fn: Callable) -> Feedback:
+    """Check ``batchnorm2d_backward(dy, cache) -> (dx, dgamma, dbeta)`` for images.
+
+    dy: (N, C, H, W); ``cache`` is what :func:`bnlib.batchnorm.batchnorm2d_forward` returns
+    (x_hat (N, C, H, W); mean, var, inv_std, gamma of shape (C,); eps). dgamma and dbeta have
+    shape (C,). Checked against central differences on three batches, one of them a single
+    image (whose channels are still normalized over H * W values).
+    """
+    if not callable(learner_fn):
+        return check_cases(learner_fn, [])
+    cases, inputs = _backward2d_cases()
+    feedback = check_cases(learner_fn, cases, rtol=1e-5, atol=1e-6,
+                           diagnose=lambda case, got: _diagnose_backward2d(case, got, inputs))
+    return _wrong_axis_on_exception(feedback)
+
+
 # ------------------------------------------------------------------------- gradient check
 
 def _buggy_backward(dy, cache):
@@ -273,6 +387,29 @@ def _buggy_backward(dy, cache):
     m = dy.shape[0]
     dx = cache.gamma * cache.inv_std * (dy - dy.sum(axis=0) / m)
     return dx, (dy * cache.x_hat).sum(axis=0), dy.sum(axis=0)
+
+
+def _mean_dbeta_backward(dy, cache):
+    """Correct dx and dgamma, but dbeta averaged over the batch instead of summed."""
+    from ..batchnorm import batchnorm_backward
+    dx, dgamma, _ = batchnorm_backward(dy, cache)
+    return dx, dgamma, dy.mean(axis=0)
+
+
+def _swapped_backward(dy, cache):
+    """Correct dx, but dgamma and dbeta swapped."""
+    from ..batchnorm import batchnorm_backward
+    dx, dgamma, dbeta = batchnorm_backward(dy, cache)
+    return dx, dbeta, dgamma
+
+
+#: The wrong backward passes a gradient check must catch, with what is wrong in each.
+_WRONG_BACKWARDS = {
+    "no variance path": (_buggy_backward, "dx forgets the path through the variance"),
+    "dbeta averaged": (_mean_dbeta_backward, "dbeta is the average of dy over the batch "
+                                              "instead of the sum"),
+    "dgamma, dbeta swapped": (_swapped_backward, "dgamma and dbeta are swapped"),
+}
 
 
 class _RecordingBackward:
@@ -291,13 +428,25 @@ def _constant_per_feature(dy: np.ndarray) -> bool:
     return dy.ndim == 2 and dy.shape[0] > 1 and bool(np.allclose(dy, dy[:1]))
 
 
-def check_gradient_check(learner_fn: Callable) -> Feedback:
-    """Check ``gradient_check(forward, backward, x, gamma, beta, rng) -> relative error of dx``.
+def _largest_error(err) -> float:
+    """The learner's result as one number: a number, or the largest of several errors."""
+    if isinstance(err, dict):
+        err = list(err.values())
+    if isinstance(err, (tuple, list)):
+        return max(float(e) for e in err)
+    return float(err)
 
-    The learner's check runs twice: with a correct backward pass (it must report a small
-    error, below 1e-5) and with a wrong one that forgets the path through the variance (it
-    must report a large error, above 1e-3). The backward functions record the upstream
-    gradient they receive, so an all-ones (or otherwise constant) ``dy`` is named.
+
+def check_gradient_check(learner_fn: Callable) -> Feedback:
+    """Check ``gradient_check(forward, backward, x, gamma, beta, rng) -> largest relative error``.
+
+    The learner's check compares all three gradients (dx, dgamma, dbeta) of ``backward`` with
+    numerical ones and returns the largest relative error (a tuple, list or dict of the three
+    errors is accepted too). It runs four times: with a correct backward pass (it must report
+    an error below 1e-5) and with three wrong ones (a dx that forgets the variance path, a
+    dbeta averaged instead of summed, dgamma and dbeta swapped), each of which it must catch
+    (an error above 1e-3). The backward functions record the upstream gradient they receive,
+    so an all-ones (or otherwise constant) ``dy`` is named.
     """
     from ..batchnorm import batchnorm_backward, batchnorm_forward
 
@@ -305,8 +454,10 @@ def check_gradient_check(learner_fn: Callable) -> Feedback:
         return check_cases(learner_fn, [])
     x = np.random.default_rng(11).normal(2.0, 3.0, size=(6, 4))
     gamma, beta = np.array([1.0, 2.0, 0.5, -1.0]), np.array([0.0, 0.5, -0.5, 1.0])
+    runs = [("correct", batchnorm_backward)] + [(k, fn) for k, (fn, _) in
+                                                _WRONG_BACKWARDS.items()]
     results = {}
-    for label, backward in (("correct", batchnorm_backward), ("wrong", _buggy_backward)):
+    for label, backward in runs:
         recorder = _RecordingBackward(backward)
         try:
             err = learner_fn(batchnorm_forward, recorder, x.copy(), gamma.copy(), beta.copy(),
@@ -315,11 +466,12 @@ def check_gradient_check(learner_fn: Callable) -> Feedback:
             return Feedback(False, "Not yet: the function is still a placeholder.",
                             ["Replace `raise NotImplementedError` with your code."])
         except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
+            which = "correct" if label == "correct" else "wrong"
             return Feedback(False, f"Not yet: your check raised {type(exc).__name__} with a "
-                                   f"{label} backward pass.", [f"message: {exc}"])
+                                   f"{which} backward pass.", [f"message: {exc}"])
         if not recorder.dys:
             return Feedback(False, "Not yet: your check never called `backward`.",
-                            ["Call backward(dy, cache) to get the analytic dx you check."])
+                            ["Call backward(dy, cache) to get the analytic gradients you check."])
         dy = recorder.dys[-1]
         if dy.shape != x.shape:
             return Feedback(False, "Not yet: the upstream gradient has the wrong shape.",
@@ -336,9 +488,9 @@ def check_gradient_check(learner_fn: Callable) -> Feedback:
                 "rng.standard_normal(y.shape).",
             ])
         try:
-            results[label] = float(err)
+            results[label] = _largest_error(err)
         except (TypeError, ValueError):
-            return Feedback(False, "Not yet: return the relative error as one number.",
+            return Feedback(False, "Not yet: return the largest relative error as one number.",
                             [f"got {type(err).__name__}"])
         if np.isnan(results[label]):
             return Feedback(False, "Not yet: your check returned NaN.")
@@ -347,17 +499,22 @@ def check_gradient_check(learner_fn: Callable) -> Feedback:
                                "backward pass.", [
             f"relative error {results['correct']:.2g} (expected below 1e-5)",
             "hint: compare backward's dx with numerical_gradient(f, x, dy) for the same dy, "
-            "where f(x) returns forward(x, gamma, beta)[0].",
+            "where f(x) returns forward(x, gamma, beta)[0]; likewise dgamma and dbeta, with "
+            "functions of gamma and of beta.",
         ])
-    if results["wrong"] < 1e-3:
-        return Feedback(False, "Not yet: your check passes a wrong backward pass.", [
-            f"relative error {results['wrong']:.2g} for a backward pass that forgets the "
-            "variance path (expected above 1e-3)",
-        ])
-    return Feedback(True, "Correct: your check passes a correct backward pass and catches a "
-                          "wrong one.",
+    for label, (_, what) in _WRONG_BACKWARDS.items():
+        if results[label] < 1e-3:
+            return Feedback(False, "Not yet: your check passes a wrong backward pass.", [
+                f"relative error {results[label]:.2g} for a backward pass whose {what} "
+                "(expected above 1e-3)",
+                "hint: check all three gradients, dx, dgamma and dbeta, and return the "
+                "largest of the three errors.",
+            ])
+    wrong = ", ".join(f"{results[k]:.2f}" for k in _WRONG_BACKWARDS)
+    return Feedback(True, "Correct: your check passes a correct backward pass and catches "
+                          "three wrong ones.",
                     [f"relative error for the correct pass: below 1e-7 is "
-                     f"{results['correct'] < 1e-7}; for the wrong pass: {results['wrong']:.2f}"])
+                     f"{results['correct'] < 1e-7}; for the wrong passes: {wrong}"])
 
 
 # ---------------------------------------------------------------- running statistics
@@ -385,6 +542,10 @@ def running_stats_by_hand(batches, *, new_weight: float, ddof: int, init=(0.0, 1
     return float(mean), float(var)
 
 
+#: Relative tolerance of the running-statistics answers: three significant figures are enough
+#: (0.129 for 0.128805 passes); the nearest typical wrong answer is 4.7 % away.
+RUNNING_STATS_RTOL = 5e-3
+
 _CONVENTIONS = {"pytorch": dict(new_weight=0.1, ddof=1), "keras": dict(new_weight=0.01, ddof=0)}
 
 
@@ -395,7 +556,8 @@ def _running_wrong_answers(convention: str, which: int) -> dict[float, str]:
     wrong: dict[float, str] = {}
 
     def add(value, message):
-        if not np.isclose(value, running_stats_by_hand(b, **right)[which], rtol=1e-3):
+        if not np.isclose(value, running_stats_by_hand(b, **right)[which],
+                          rtol=RUNNING_STATS_RTOL):
             wrong.setdefault(value, message)
 
     mixed = 1 - right["new_weight"]
@@ -426,6 +588,8 @@ def check_running_stats(convention: str, running_mean: Any, running_var: Any) ->
 
     convention: "pytorch" (momentum 0.1 on the new batch, unbiased variance) or "keras"
     (momentum 0.99 on the old value, biased variance). Both start at mean 0, variance 1.
+    Answers rounded to three significant figures pass (relative tolerance
+    :data:`RUNNING_STATS_RTOL`).
     """
     key = str(convention).strip().lower()
     if key not in _CONVENTIONS:
@@ -433,7 +597,7 @@ def check_running_stats(convention: str, running_mean: Any, running_var: Any) ->
                         [f"got {convention!r}"])
     expected = running_stats_by_hand(RUNNING_STATS_BATCHES, **_CONVENTIONS[key])
     parts = [check_number(answer, value, wrong_answers=_running_wrong_answers(key, i),
-                          name=name)
+                          name=name, rtol=RUNNING_STATS_RTOL)
              for i, (answer, value, name) in enumerate(
                  [(running_mean, expected[0], "running_mean"),
                   (running_var, expected[1], "running_var")])]
@@ -479,11 +643,11 @@ def check_keras_equivalent(convention: str, momentum: float, **_ignored: Any) ->
 _EVAL_MODE_FEEDBACK = {
     "A": "No. In training mode the layer ignores its running averages and normalizes with the "
          "statistics of the batch in front of it, so outputs differ from eval mode.",
-    "B": "Yes. Each prediction then depends on the other examples in the batch: a batch of one "
+    "B": "Partly. Training mode does also overwrite the running averages with test statistics, "
+         "but the immediate damage is that the outputs use the current batch's statistics.",
+    "C": "Yes. Each prediction then depends on the other examples in the batch: a batch of one "
          "class is normalized towards the average and predictions collapse; a single example "
          "is either rejected or normalized to beta.",
-    "C": "Partly. Training mode does also overwrite the running averages with test statistics, "
-         "but the immediate damage is that the outputs use the current batch's statistics.",
     "D": "No. Only a batch with one value per feature cannot be normalized (variance 0); larger "
          "batches run without any error, which is why the bug goes unnoticed.",
 }
@@ -491,4 +655,4 @@ _EVAL_MODE_FEEDBACK = {
 
 def check_eval_mode(answer: Any) -> Feedback:
     """Conceptual question: what goes wrong when you predict without switching to eval mode?"""
-    return check_choice(answer, "B", _EVAL_MODE_FEEDBACK)
+    return check_choice(answer, "C", _EVAL_MODE_FEEDBACK)

@@ -8,7 +8,11 @@ Pure, seeded functions on the digits MLP (see :mod:`bnlib.experiments.figure1`):
 - :class:`NoisyBN` and :func:`noisy_bn_runs`: Santurkar et al.'s (2018) "noisy BN": random,
   time-varying shifts and scales injected after every BN layer;
 - :func:`landscape_run`: how much the loss and the gradient change along the gradient
-  direction (a small version of Santurkar et al.'s smoothness measurements).
+  direction (a small version of Santurkar et al.'s smoothness measurements);
+- :func:`scale_invariance`, :func:`weight_norm_growth`, :func:`layer_scale_runs`: the
+  scale invariance of a layer feeding BN, the effective learning rate it implies, and which
+  layers' initial scale the BN net is sensitive to;
+- :func:`ics_run`: Santurkar et al.'s gradient-based measure of internal covariate shift.
 """
 from __future__ import annotations
 
@@ -26,6 +30,11 @@ __all__ = [
     "noisy_model",
     "noisy_bn_runs",
     "landscape_run",
+    "scale_invariance",
+    "weight_norm_growth",
+    "layer_scale_runs",
+    "LAYER_SCALE",
+    "ics_run",
     "SWEEPS",
     "SWEEP_SEEDS",
     "SWEEP_STEPS",
@@ -280,3 +289,150 @@ SWEEPS = {
 SWEEP_SEEDS = (0, 1, 2)
 SWEEP_STEPS = 1500
 WHY = {"seeds": (0, 1, 2), "steps": 1500, "lr": 0.5, "landscape_seed": 0}
+
+
+def _fixed_batch(seed: int, batch_size: int):
+    x_train, _, y_train, _ = digits()
+    idx = np.random.default_rng(seed + 3000).choice(len(x_train), batch_size, replace=False)
+    return x_train[idx], y_train[idx]
+
+
+def scale_invariance(*, seed: int = 0, a: float = 10.0, layer: int = 0,
+                     batch_size: int = 60) -> dict:
+    """Scale the weights of one Linear that feeds BN by ``a`` and compare loss and gradients.
+
+    BN-before Figure 1 net, one training-mode batch. ``layer`` counts the pre-BN Linear
+    layers (0 = the first). Returns the loss before and after, the ratio of that layer's
+    weight-gradient norms (after / before; 1/a for a scale-invariant layer) and the largest
+    relative change of the other parameters' gradients (the pre-BN biases, whose gradient is
+    zero, left out).
+    """
+    xb, yb = _fixed_batch(seed, batch_size)
+    model = build_model(bn="before", seed=seed)
+    model.train()
+    lin = _pre_bn_linears(model)[layer]
+    state = _bn_state(model)
+    loss0, g0 = _loss_and_grads(model, xb, yb)
+    _restore_bn_state(state)
+    k = next(i for i, p in enumerate(model.parameters()) if p is lin.weight)
+    lin.weight *= a
+    loss1, g1 = _loss_and_grads(model, xb, yb)
+    others = [np.linalg.norm(b - c) / np.linalg.norm(b) for i, (b, c) in enumerate(zip(g0, g1))
+              if i != k and np.linalg.norm(b) > 1e-8]   # pre-BN biases have zero gradient
+    return {"a": float(a), "loss_before": loss0, "loss_after": loss1,
+            "grad_ratio": float(np.linalg.norm(g1[k]) / np.linalg.norm(g0[k])),
+            "other_grads_change": float(max(others))}
+
+
+def _row_norms(model) -> list[float]:
+    """Median over units of the weight-row norm of every Linear that feeds BN."""
+    return [float(np.median(np.linalg.norm(lin.weight, axis=1)))
+            for lin in _pre_bn_linears(model)]
+
+
+def weight_norm_growth(*, lrs=(0.5, 30.0), seed: int = 0, steps: int = 300) -> dict:
+    """How the weights feeding BN grow under SGD, per learning rate.
+
+    Each unit's weight row w_j feeding BN is scale invariant, so its gradient is orthogonal
+    to it and every SGD step lengthens it. Returns, per lr: the median row norm of each
+    pre-BN layer at the start and after ``steps`` steps, and the effective learning rate
+    lr / norm**2 at the end.
+    """
+    out = {"steps": steps, "seed": seed, "lrs": [float(lr) for lr in lrs], "runs": {}}
+    for lr in lrs:
+        model = build_model(bn="before", seed=seed)
+        start = _row_norms(model)
+        train_run(bn="before", lr=lr, seed=seed, steps=steps, eval_every=steps, model=model)
+        end = _row_norms(model)
+        out["runs"][f"{lr:g}"] = {"norm_start": start, "norm_end": end,
+                                  "effective_lr_end": [lr / n ** 2 for n in end]}
+    return out
+
+
+#: The mechanism experiments of chapter 3c (scripts/precompute_ch3c.py, cache ch3c_mechanisms).
+LAYER_SCALE = {"seeds": (0, 1, 2), "steps": 1500, "lr": 0.5, "scale": 10.0,
+               "which": ("none", "all", "hidden", "output"), "norm_lrs": (0.5, 30.0),
+               "norm_steps": 300, "ics_seed": 0}
+
+
+def layer_scale_run(*, which: str, seed: int, scale: float = 10.0, lr: float = 0.5,
+                    steps: int = 1500, bn: bool = True) -> float:
+    """Final test accuracy when only some layers start with weights of std ``scale``.
+
+    which: "none" (library default 1/sqrt(fan_in) everywhere), "all", "hidden" (every
+    Linear but the output layer) or "output" (only the output layer). The scaled layers keep
+    the default draw's directions: their weights are multiplied by scale * sqrt(fan_in).
+    """
+    if which not in ("none", "all", "hidden", "output"):
+        raise ValueError(f"layer_scale_run: which is {which!r}; expected 'none', 'all', "
+                         f"'hidden' or 'output'")
+    model = build_model(bn="before" if bn else None, seed=seed)
+    linears = [m for m in model if type(m).__name__ == "Linear"]
+    chosen = {"none": [], "all": linears, "hidden": linears[:-1],
+              "output": linears[-1:]}[which]
+    for lin in chosen:
+        lin.weight *= scale * np.sqrt(lin.weight.shape[1])
+    _, h = train_run(bn=None, lr=lr, seed=seed, steps=steps, eval_every=steps, model=model)
+    return float(h["test_acc"][-1])
+
+
+def layer_scale_runs(*, seeds=(0, 1, 2), steps: int = 1500, lr: float = 0.5,
+                     scale: float = 10.0, which=("none", "all", "hidden", "output")) -> dict:
+    """:func:`layer_scale_run` for every ``which`` and seed (BN net). Returns final accuracies."""
+    out = {"seeds": list(seeds), "steps": steps, "lr": lr, "scale": scale, "acc": {}}
+    for w in which:
+        out["acc"][w] = [layer_scale_run(which=w, seed=s, scale=scale, lr=lr, steps=steps)
+                         for s in seeds]
+    return out
+
+
+def ics_run(*, bn: bool, lr: float = 0.5, seed: int = 0, steps: int = 1500,
+            every: int = 100, batch_size: int = 60) -> dict:
+    """Santurkar et al.'s (2018) gradient-based internal covariate shift, during training.
+
+    Every ``every`` steps, on a fixed training batch (training mode): G = the gradient of the
+    loss with respect to the last hidden Linear's weights; then apply one SGD step (lr) to
+    every layer *below* it and recompute that gradient, G'. Records ||G - G'|| / ||G|| (the
+    relative change of the layer's gradient caused by the updates of the layers below: how
+    much its optimization problem moved) and the cosine between G and G'. Weights and BN
+    running statistics are restored after each measurement.
+    """
+    xb, yb = _fixed_batch(seed, batch_size)
+
+    def record(model, step):
+        if step % every:
+            return {"ics_rel": None, "ics_cos": None}
+        linears = [m for m in model if type(m).__name__ == "Linear"]
+        target = linears[-2]                         # the last hidden layer
+        modules = list(model)
+        below = modules[:modules.index(target)]
+        params = model.parameters()
+        saved = [np.copy(p) for p in params]
+        bn_state = _bn_state(model)
+        was_training = getattr(model, "training", True)
+        model.train()
+        _loss_and_grads(model, xb, yb)
+        g = np.copy(target.dweight)
+        for m in below:
+            for p, dp in zip(m.parameters(), m.gradients()):
+                p -= lr * dp
+        _restore_bn_state(bn_state)
+        _loss_and_grads(model, xb, yb)
+        g2 = np.copy(target.dweight)
+        for p, w in zip(params, saved):
+            p[...] = w
+        _restore_bn_state(bn_state)
+        if not was_training:
+            model.eval()
+        ng, ng2 = np.linalg.norm(g), np.linalg.norm(g2)
+        cos = float(np.sum(g * g2) / (ng * ng2)) if ng > 0 and ng2 > 0 else 0.0
+        return {"ics_rel": float(np.linalg.norm(g - g2) / ng) if ng > 0 else 0.0,
+                "ics_cos": cos}
+
+    _, h = train_run(bn="before" if bn else None, lr=lr, seed=seed, steps=steps,
+                     eval_every=every, record=record)
+    keep = [i for i, v in enumerate(h["ics_rel"]) if v is not None]
+    return {"step": [int(h["step"][i]) for i in keep],
+            "ics_rel": [h["ics_rel"][i] for i in keep],
+            "ics_cos": [h["ics_cos"][i] for i in keep],
+            "test_acc": [float(h["test_acc"][i]) for i in keep]}

@@ -28,6 +28,7 @@ __all__ = [
     "band_summary",
     "layer_drift",
     "GRID",
+    "FIGURE1_LIVE",
     "grid_point",
     "grid_key",
 ]
@@ -201,6 +202,11 @@ def layer_drift(run: dict, start_step: int = 100) -> dict:
         "std_end": float(np.median(std[-1])),
         "units": int(mean.shape[1]),
     }
+
+
+#: The settings of chapter 3c's two live Figure 1 runs (and of the cached plain run at init
+#: scale 0.3 that the chapter draws next to them).
+FIGURE1_LIVE = {"lr": 0.5, "steps": 1200, "eval_every": 50, "seed": 0, "unit": 0}
 
 
 #: The Figure 1 explorer's precomputed grid (scripts/precompute_ch3c.py): seed 0.

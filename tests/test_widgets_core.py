@@ -30,7 +30,7 @@ def test_check_button_runs_the_checker_on_the_current_state():
     assert "value is 1.0" in button.result.value
     state["value"] = 2.0
     button.button.click()
-    assert button.last.correct and "✅" in button.result.value
+    assert button.last.correct and "bn-feedback-correct" in button.result.value
 
 
 def test_render_is_a_cropped_png_and_reuses_the_crop_box():

@@ -36,8 +36,9 @@ class Feedback:
     details: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        mark = "✅" if self.correct else "❌"
-        lines = [f"{mark} {self.title}"] + [f"   {d}" for d in self.details]
+        # No emoji mark: it renders as an empty box where no emoji font is installed, and the
+        # title already starts with "Correct:" or "Not yet:".
+        lines = [self.title] + [f"   {d}" for d in self.details]
         return "\n".join(lines)
 
     def __repr__(self) -> str:  # what nbval compares (text/plain)
@@ -49,13 +50,13 @@ class Feedback:
     def _repr_html_(self) -> str:
         colour = "#0b7a3e" if self.correct else "#b3261e"
         background = "#e8f5ee" if self.correct else "#fdecea"
-        mark = "✅" if self.correct else "❌"
+        status = "bn-feedback-correct" if self.correct else "bn-feedback-not-yet"
         body = "".join(f"<li>{html.escape(d)}</li>" for d in self.details)
         body = f"<ul style='margin:0.3em 0 0 0'>{body}</ul>" if body else ""
         return (
-            f"<div class='bn-feedback' role='status' style='border-left:4px solid {colour};"
-            f"background:{background};padding:0.5em 0.8em;margin:0.3em 0'>"
-            f"<strong>{mark} {html.escape(self.title)}</strong>{body}</div>"
+            f"<div class='bn-feedback {status}' role='status' style='border-left:4px solid "
+            f"{colour};background:{background};padding:0.5em 0.8em;margin:0.3em 0'>"
+            f"<strong>{html.escape(self.title)}</strong>{body}</div>"
         )
 
 

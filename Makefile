@@ -52,12 +52,16 @@ install-torch: $(PY_STAMP)
 	$(BIN)/python -m pip install -q -r requirements-torch.txt
 
 $(BNLIB_STAMP): $(BNLIB_SRC)
-	rm -rf $(BUILD)/.jupyter_cache
+	rm -rf $(BUILD)/.jupyter_cache $(BUILD)/widget_manifest
 	mkdir -p $(BUILD)
 	touch $@
 
+# BNLIB_WIDGETS=static: every widget exports precomputed frames that the pages switch with
+# no kernel (bnlib/widgets/_static.py); its manifest of frame hashes goes to
+# $(BUILD)/widget_manifest for the browser test. JupyterLab and the tests stay live.
 book: install $(BNLIB_STAMP)
-	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	BNLIB_WIDGETS=static BNLIB_WIDGETS_MANIFEST=$(CURDIR)/$(BUILD)/widget_manifest \
+	  $(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo
 	@echo "The book is in $(HTML). Open file://$(CURDIR)/$(HTML)/index.html or run: make serve"
 

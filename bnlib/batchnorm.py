@@ -596,3 +596,171 @@ class BatchNorm2d(_BatchNorm):
     """
 
     _kind = "2d"
+
+
+# --------------------------------------------------------------------------------------
+# What the chapter 3a and 3b widgets compute: Algorithm 1 step by step on a one-feature
+# batch, and a layer's running statistics and outputs in training and eval mode. The
+# widgets in bnlib.widgets.algorithm and bnlib.widgets.modes only draw these results.
+from functools import lru_cache  # noqa: E402
+
+__all__ += ["MAX_BATCH", "AlgorithmSteps", "algorithm_steps", "algorithm_table",
+            "POP_MEAN", "POP_STD", "X_EXAMPLE", "MAX_BATCHES", "CONVENTIONS", "ModeOutputs",
+            "training_stream", "running_stats_trajectory", "mode_outputs"]
+
+#: Largest batch the Algorithm 1 explorer offers; smaller batches are the first values.
+MAX_BATCH = 64
+
+
+class AlgorithmSteps(NamedTuple):
+    """Every quantity of Algorithm 1 for one feature. Arrays have shape (batch_size,)."""
+
+    x: np.ndarray          # the raw batch
+    mean: float            # mu_B
+    var: float             # sigma^2_B, biased (divide by m)
+    centered: np.ndarray   # x - mu_B
+    x_hat: np.ndarray      # (x - mu_B) / sqrt(var + eps)
+    y: np.ndarray          # gamma * x_hat + beta
+    gamma: float
+    beta: float
+    eps: float
+
+
+def _algorithm_sample(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(MAX_BATCH)
+
+
+def algorithm_steps(batch_size: int = 16, offset: float = 3.0, scale: float = 2.0,
+                    gamma: float = 1.0, beta: float = 0.0, eps: float = 1e-5,
+                    seed: int = 0) -> AlgorithmSteps:
+    """Run Algorithm 1 on the batch ``offset + scale * z[:batch_size]``.
+
+    batch_size: 2..MAX_BATCH examples of one feature. offset, scale: move and stretch the
+    raw batch. gamma, beta: the layer's scale and shift. z is a fixed standard-normal
+    sample drawn from ``seed``, so the same arguments always give the same batch.
+    """
+    batch_size = int(batch_size)
+    if not 2 <= batch_size <= MAX_BATCH:
+        raise ValueError(f"algorithm_steps: batch_size is {batch_size}; expected 2..{MAX_BATCH}")
+    x = offset + scale * _algorithm_sample(seed)[:batch_size]
+    y, cache = batchnorm_forward(x[:, None], np.array([gamma], float), np.array([beta], float),
+                                 eps)
+    mean, var = float(cache.mean[0]), float(cache.var[0])
+    return AlgorithmSteps(x, mean, var, x - mean, cache.x_hat[:, 0], y[:, 0],
+                          float(gamma), float(beta), float(eps))
+
+
+def algorithm_table(s: AlgorithmSteps, step: int = 4, n_show: int = 5) -> str:
+    """The numbers of steps 1..``step`` as plain text (the first ``n_show`` examples)."""
+    def row(name, values):
+        shown = " ".join(f"{v:7.3f}" for v in values[:n_show])
+        more = " ..." if len(values) > n_show else ""
+        return f"{name:<12}{shown}{more}"
+
+    lines = [f"batch of m = {len(s.x)}", row("x", s.x)]
+    if step >= 1:
+        lines.append(f"1 mean       mu = {s.mean:.3f}")
+    if step >= 2:
+        lines.append(f"2 variance   sigma^2 = {s.var:.3f} (divide by m)")
+    if step >= 3:
+        lines += [row("  x - mu", s.centered),
+                  f"3 normalize  divide by sqrt(sigma^2 + eps) = {np.sqrt(s.var + s.eps):.3f}",
+                  row("  x_hat", s.x_hat)]
+    if step >= 4:
+        lines += [f"4 scale and shift  gamma = {s.gamma:.2f}, beta = {s.beta:.2f}",
+                  row("  y", s.y)]
+    return "\n".join(lines)
+
+
+
+#: The train/eval setting: one hidden unit whose input has population mean POP_MEAN and
+#: standard deviation POP_STD; X_EXAMPLE is the example passed through the layer.
+POP_MEAN = 3.0
+POP_STD = 2.0
+X_EXAMPLE = 5.0
+MAX_BATCHES = 100
+#: convention -> (how momentum maps to the weight of the new batch, ddof of the stored variance)
+CONVENTIONS = {"pytorch": ("new", 1), "keras": ("old", 0)}
+
+
+@lru_cache(maxsize=8)
+def _stream(batch_size: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    stream = rng.normal(POP_MEAN, POP_STD, size=(MAX_BATCHES, batch_size))
+    stream.setflags(write=False)
+    return stream
+
+
+def training_stream(n_batches: int, batch_size: int = 8, seed: int = 0) -> np.ndarray:
+    """The first ``n_batches`` training batches, shape (n_batches, batch_size) (read-only)."""
+    n_batches = int(n_batches)
+    if not 1 <= n_batches <= MAX_BATCHES:
+        raise ValueError(f"training_stream: n_batches is {n_batches}; expected 1..{MAX_BATCHES}")
+    if int(batch_size) < 2:
+        raise ValueError(f"training_stream: batch_size is {batch_size}; expected >= 2")
+    return _stream(int(batch_size), int(seed))[:n_batches]
+
+
+def _new_weight(momentum: float, convention: str) -> tuple[float, int]:
+    key = str(convention).lower()
+    if key not in CONVENTIONS:
+        raise ValueError(f"convention is {convention!r}; expected 'pytorch' or 'keras'")
+    momentum = float(momentum)
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"momentum is {momentum}; expected a number in [0, 1]")
+    which, ddof = CONVENTIONS[key]
+    return (momentum if which == "new" else 1.0 - momentum), ddof
+
+
+def running_stats_trajectory(momentum: float, n_batches: int, convention: str = "pytorch",
+                             batch_size: int = 8, seed: int = 0):
+    """Running mean and variance after 0, 1, ..., n_batches batches.
+
+    convention "pytorch": ``running = (1 - momentum) * running + momentum * batch`` with the
+    unbiased batch variance. "keras": ``running = momentum * running + (1 - momentum) * batch``
+    with the biased batch variance (as Keras 3's BatchNormalization). Both start at (0, 1).
+    Returns two arrays of shape (n_batches + 1,).
+    """
+    weight, ddof = _new_weight(momentum, convention)
+    batches = training_stream(n_batches, batch_size, seed)
+    means = np.empty(len(batches) + 1)
+    variances = np.empty(len(batches) + 1)
+    rm, rv = np.zeros(1), np.ones(1)
+    means[0], variances[0] = rm[0], rv[0]
+    for i, batch in enumerate(batches, start=1):
+        rm, rv = update_running_stats(rm, rv, batch.mean(keepdims=True),
+                                      batch.var(ddof=ddof, keepdims=True), weight)
+        means[i], variances[i] = rm[0], rv[0]
+    return means, variances
+
+
+class ModeOutputs(NamedTuple):
+    """One example's output in each mode (gamma = 1, beta = 0)."""
+
+    running_mean: np.ndarray   # (n_batches + 1,), starting at 0
+    running_var: np.ndarray    # (n_batches + 1,), starting at 1
+    eval_output: float         # normalized with the final running statistics
+    train_outputs: np.ndarray  # (n_batches,): normalized with each training batch it joins
+    single_output: float       # a batch of one normalized with its own statistics: beta = 0
+    ideal_output: float        # normalized with the population statistics
+
+
+def mode_outputs(momentum: float, n_batches: int, convention: str = "pytorch",
+                 x_example: float = X_EXAMPLE, batch_size: int = 8, seed: int = 0,
+                 eps: float = 1e-5) -> ModeOutputs:
+    """Train the running statistics on ``n_batches`` batches, then pass ``x_example`` through
+    the layer in eval mode, in training mode (replacing the first value of each training
+    batch, so it shares the batch with ``batch_size - 1`` others) and as a batch of one."""
+    means, variances = running_stats_trajectory(momentum, n_batches, convention, batch_size,
+                                                seed)
+    one, zero = np.ones(1), np.zeros(1)
+    eval_out = batchnorm_inference(np.array([[x_example]], float), means[-1:], variances[-1:],
+                                   one, zero, eps)[0, 0]
+    batches = np.array(training_stream(n_batches, batch_size, seed))
+    batches[:, 0] = x_example
+    # Each column of batches.T is one batch: batchnorm_forward normalizes the columns separately.
+    y, _ = batchnorm_forward(batches.T, np.ones(len(batches)), np.zeros(len(batches)), eps)
+    single = (x_example - x_example) / np.sqrt(0.0 + eps)
+    ideal = (x_example - POP_MEAN) / POP_STD
+    return ModeOutputs(means, variances, float(eval_out), y[0].copy(), float(single),
+                       float(ideal))

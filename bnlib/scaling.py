@@ -182,3 +182,99 @@ class StandardScaler(_Scaler):
 
     def _inverse(self, a):
         return a * self.scale_ + self.mean_
+
+
+# --------------------------------------------------------------------------------------
+# What the scaling widgets compute (chapters 00 and 01); the widgets in bnlib.widgets only
+# draw these results.
+from dataclasses import dataclass  # noqa: E402
+
+__all__ += ["SampleStats", "standardize_sample", "OutlierEffect", "outlier_effect",
+            "nice_ceiling", "scale_to_range"]
+
+
+@dataclass(frozen=True)
+class SampleStats:
+    """A sample and its standardized version, with the numbers the widget reads out.
+
+    values: (n,) the raw sample. z: (n,) the z-scores (values - mean) / std.
+    mean, std: of the raw sample (biased std, divide by n). z_mean, z_std: of the z-scores.
+    """
+
+    values: np.ndarray
+    z: np.ndarray
+    mean: float
+    std: float
+    z_mean: float
+    z_std: float
+
+
+def standardize_sample(center: float, spread: float, n: int = 200, seed: int = 0) -> SampleStats:
+    """Draw n values from a normal distribution with this center and spread, standardize them.
+
+    center: mean of the distribution the sample is drawn from. spread: its standard deviation
+    (> 0). The same seed gives the same underlying draw, so moving a slider only shifts and
+    stretches the sample; it does not redraw it.
+    """
+    if not spread > 0:
+        raise ValueError(f"standardize_sample: spread must be positive, got {spread!r}")
+    base = np.random.default_rng(seed).standard_normal(n)
+    values = center + spread * base
+    mean, std = float(values.mean()), float(values.std())
+    z = (values - mean) / std
+    return SampleStats(values, z, mean, std, float(z.mean()), float(z.std()))
+
+
+@dataclass(frozen=True)
+class OutlierEffect:
+    """One column with one value replaced by an outlier, min-max scaled to [0, 1].
+
+    column: (n,) raw values with the outlier in place. scaled: (n,) min-max scaled.
+    index: position of the outlier. others_lo, others_hi: where the other n - 1 values land
+    in [0, 1]. fraction: others_hi - others_lo, the share of [0, 1] they still fill.
+    """
+
+    column: np.ndarray
+    scaled: np.ndarray
+    index: int
+    others_lo: float
+    others_hi: float
+
+    @property
+    def fraction(self) -> float:
+        return self.others_hi - self.others_lo
+
+
+def outlier_effect(column: np.ndarray, outlier: float, index: int = 0) -> OutlierEffect:
+    """Replace ``column[index]`` by ``outlier``, min-max scale, and measure the others' band.
+
+    column: (n,) with n >= 3. Pure: the input is not modified.
+    """
+    column = np.asarray(column, dtype=float)
+    if column.ndim != 1 or column.size < 3:
+        raise ValueError(f"outlier_effect: column must have shape (n,) with n >= 3, "
+                         f"got shape {column.shape}")
+    x = column.copy()
+    x[index] = float(outlier)
+    scaled = minmax_scale(x)
+    others = np.delete(scaled, index)
+    return OutlierEffect(x, scaled, int(index), float(others.min()), float(others.max()))
+
+
+def nice_ceiling(value: float) -> int:
+    """The smallest of 1, 2, 5 x 10**k that is >= value (at least 1): a round slider maximum."""
+    value = max(float(value), 1.0)
+    power = 10 ** int(np.floor(np.log10(value)))
+    for mantissa in (1, 2, 5, 10):
+        if mantissa * power >= value:
+            return int(mantissa * power)
+    raise AssertionError("unreachable")
+
+
+def scale_to_range(x: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Min-max scale each column of x (N, D) to [a, b]: ``a + (x - min) / (max - min) * (b - a)``.
+
+    Unlike ``minmax_scale(x, (a, b))`` it also accepts a == b (every value becomes a), which
+    a range slider can produce.
+    """
+    return a + minmax_scale(x) * (b - a)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bnlib.exercises.intro import check_standardize_widget, check_zscore
+from bnlib.exercises.intro import check_intro_modes, check_standardize_widget, check_zscore
 from bnlib.widgets.intro import standardize_explorer, standardize_sample
 
 
@@ -94,3 +94,23 @@ def test_explorer_sliders_drive_the_readout_and_the_check():
     assert "z-scores: mean 0.00, std 1.00" in explorer.readout.value.replace("-0.00", "0.00")
     assert explorer.check.run().correct
     assert "Correct" in explorer.check.result.value
+
+
+@pytest.mark.parametrize("answer", ["C", "c", " C "])
+def test_check_intro_modes_accepts_c_however_written(answer):
+    assert check_intro_modes(answer).correct
+
+
+@pytest.mark.parametrize("answer, named", [("A", "runs no Python"), ("B", "Every control"),
+                                           ("D", "no server")])
+def test_check_intro_modes_explains_each_wrong_answer(answer, named):
+    feedback = check_intro_modes(answer)
+    assert not feedback.correct
+    assert any(named in line for line in feedback.details), str(feedback)
+
+
+@pytest.mark.parametrize("answer", [None, "E", 3])
+def test_check_intro_modes_asks_for_a_letter(answer):
+    feedback = check_intro_modes(answer)
+    assert not feedback.correct
+    assert "choose" in feedback.title or "one of" in feedback.title, str(feedback)

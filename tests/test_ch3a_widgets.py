@@ -6,6 +6,7 @@ import pytest
 matplotlib.use("Agg")
 
 from bnlib.batchnorm import BatchNorm1d  # noqa: E402
+from bnlib import batchnorm as core  # noqa: E402
 from bnlib.widgets import algorithm as alg  # noqa: E402
 from bnlib.widgets import modes  # noqa: E402
 
@@ -13,7 +14,7 @@ from bnlib.widgets import modes  # noqa: E402
 # ---------------------------------------------------------------------- Algorithm 1
 
 def test_algorithm_steps_follow_algorithm_1():
-    s = alg.algorithm_steps(batch_size=12, offset=-2.0, scale=1.5, gamma=2.0, beta=0.5)
+    s = core.algorithm_steps(batch_size=12, offset=-2.0, scale=1.5, gamma=2.0, beta=0.5)
     assert s.x.shape == (12,)
     assert np.isclose(s.mean, s.x.mean())
     assert np.isclose(s.var, np.mean((s.x - s.x.mean()) ** 2))  # biased: divide by m
@@ -22,25 +23,25 @@ def test_algorithm_steps_follow_algorithm_1():
 
 
 def test_x_hat_does_not_depend_on_offset_and_scale():
-    a = alg.algorithm_steps(batch_size=20, offset=0.0, scale=1.0)
-    b = alg.algorithm_steps(batch_size=20, offset=4.5, scale=2.5)
+    a = core.algorithm_steps(batch_size=20, offset=0.0, scale=1.0)
+    b = core.algorithm_steps(batch_size=20, offset=4.5, scale=2.5)
     assert not np.allclose(a.x, b.x)
     assert np.allclose(a.x_hat, b.x_hat, atol=1e-5)
     assert abs(b.x_hat.mean()) < 1e-12 and np.isclose(b.x_hat.var(), 1.0, atol=1e-5)
 
 
 def test_smaller_batches_are_prefixes_and_bad_sizes_refused():
-    small = alg.algorithm_steps(batch_size=4)
-    big = alg.algorithm_steps(batch_size=10)
+    small = core.algorithm_steps(batch_size=4)
+    big = core.algorithm_steps(batch_size=10)
     assert np.allclose(small.x, big.x[:4])
-    for bad in (1, alg.MAX_BATCH + 1):
+    for bad in (1, core.MAX_BATCH + 1):
         with pytest.raises(ValueError, match="batch_size"):
-            alg.algorithm_steps(batch_size=bad)
+            core.algorithm_steps(batch_size=bad)
 
 
 def test_algorithm_table_grows_with_the_step():
-    s = alg.algorithm_steps(batch_size=8)
-    tables = [alg.algorithm_table(s, step) for step in range(1, 5)]
+    s = core.algorithm_steps(batch_size=8)
+    tables = [core.algorithm_table(s, step) for step in range(1, 5)]
     assert all(len(a) < len(b) for a, b in zip(tables, tables[1:]))
     assert f"mu = {s.mean:.3f}" in tables[0] and "x_hat" in tables[2] and "gamma" in tables[3]
 
@@ -72,9 +73,9 @@ def test_static_diagrams_draw():
 # ------------------------------------------------------------------------ modes
 
 def test_pytorch_trajectory_matches_batchnorm1d():
-    means, variances = modes.running_stats_trajectory(0.1, 5, "pytorch")
+    means, variances = core.running_stats_trajectory(0.1, 5, "pytorch")
     bn = BatchNorm1d(1, momentum=0.1)
-    for batch in modes.training_stream(5):
+    for batch in core.training_stream(5):
         bn(batch[:, None])
     assert np.isclose(means[-1], bn.running_mean[0]) and np.isclose(variances[-1],
                                                                     bn.running_var[0])
@@ -82,33 +83,33 @@ def test_pytorch_trajectory_matches_batchnorm1d():
 
 
 def test_keras_momentum_is_one_minus_pytorch_for_the_mean():
-    torch_mean, torch_var = modes.running_stats_trajectory(0.1, 40, "pytorch")
-    keras_mean, keras_var = modes.running_stats_trajectory(0.9, 40, "keras")
+    torch_mean, torch_var = core.running_stats_trajectory(0.1, 40, "pytorch")
+    keras_mean, keras_var = core.running_stats_trajectory(0.9, 40, "keras")
     assert np.allclose(torch_mean, keras_mean)
     # Keras stores the biased variance: smaller by about (m - 1) / m once it has converged.
     assert (keras_var[1:] < torch_var[1:]).all()
-    mixed, _ = modes.running_stats_trajectory(0.99, 40, "pytorch")   # a Keras value in PyTorch
-    batches = modes.training_stream(40)
+    mixed, _ = core.running_stats_trajectory(0.99, 40, "pytorch")   # a Keras value in PyTorch
+    batches = core.training_stream(40)
     assert abs(mixed[-1] - batches[-1].mean()) < abs(torch_mean[-1] - batches[-1].mean())
 
 
 def test_mode_outputs():
-    out = modes.mode_outputs(0.1, 60)
+    out = core.mode_outputs(0.1, 60)
     assert out.single_output == 0.0
-    assert np.isclose(out.ideal_output, (modes.X_EXAMPLE - modes.POP_MEAN) / modes.POP_STD)
+    assert np.isclose(out.ideal_output, (core.X_EXAMPLE - core.POP_MEAN) / core.POP_STD)
     assert abs(out.eval_output - out.ideal_output) < 0.3
     assert out.train_outputs.shape == (60,) and out.train_outputs.std() > 0.1
-    frozen = modes.mode_outputs(0.0, 60)   # PyTorch momentum 0: running stats stay (0, 1)
-    assert np.isclose(frozen.eval_output, modes.X_EXAMPLE / np.sqrt(1 + 1e-5))
+    frozen = core.mode_outputs(0.0, 60)   # PyTorch momentum 0: running stats stay (0, 1)
+    assert np.isclose(frozen.eval_output, core.X_EXAMPLE / np.sqrt(1 + 1e-5))
 
 
 def test_mode_inputs_are_validated():
     with pytest.raises(ValueError, match="convention"):
-        modes.mode_outputs(0.1, 5, "tensorflow")
+        core.mode_outputs(0.1, 5, "tensorflow")
     with pytest.raises(ValueError, match="momentum"):
-        modes.mode_outputs(1.5, 5)
+        core.mode_outputs(1.5, 5)
     with pytest.raises(ValueError, match="n_batches"):
-        modes.mode_outputs(0.1, 0)
+        core.mode_outputs(0.1, 0)
 
 
 def test_modes_explorer_exercise_flow():

@@ -1,6 +1,4 @@
 """Chapter 3c widgets: pure lookups against the cache, widgets driven like a reader."""
-import time
-
 import numpy as np
 import pytest
 
@@ -47,11 +45,8 @@ def test_sweep_data_has_three_seeds_per_setting():
 def test_figure1_explorer_follows_its_controls_and_checks():
     w = figure1_explorer(bn=False, lr=0.5, init_scale=0.1)
     assert w.view == explorer_view(grid_data(), False, 0.5, 0.1)
-    start = time.perf_counter()
     w.bn.value = True
-    elapsed = time.perf_counter() - start
     assert w.view == explorer_view(grid_data(), True, 0.5, 0.1)
-    assert elapsed < 2.0  # generous: the notebook measures the real figure (~150 ms budget)
     w.lr.value, w.init_scale.value = 8.0, 3.0
     assert w.view == explorer_view(grid_data(), True, 8.0, 3.0)
     assert "advantage" in w.readout.value

@@ -1,6 +1,4 @@
-"""Chapter 4 widgets driven as a reader would: sliders, Check button, step slider, and the
-time one slider move takes to recompute and re-render its figure."""
-import time
+"""Chapter 4 widgets driven as a reader would: sliders, Check button, step slider."""
 
 import numpy as np
 import pytest
@@ -63,24 +61,16 @@ def test_animator_steps_and_tasks(runs):
     assert np.allclose(a.gamma_line.get_ydata(), runs["standard"][0].gamma[:, 0])
 
 
-def _cpu_ms_per_move(widget, slider, values):
-    """Median CPU time of a slider move: compute, artist updates and the PNG render that
-    LiveFigure.refresh sends to the page."""
-    times = []
-    for v in values:
-        start = time.thread_time()
-        slider.value = v
-        times.append(1000 * (time.thread_time() - start))
-    assert widget.last_update_cpu_ms <= times[-1] + 1.0  # the widget's own timer agrees
-    return float(np.median(times))
-
-
-def test_slider_moves_are_fast_enough(unit, runs):
-    # CPU time, not wall time: the test machine is shared, and a busy neighbour must not fail it.
+def test_the_base_times_every_move(unit, runs):
+    # No time limit (budgets live in bench/): the base records each redraw's wall and CPU time.
     explorer = gamma_beta_explorer(unit[:, 0])
     animator = training_animator(runs)
-    assert _cpu_ms_per_move(explorer, explorer.gamma, np.linspace(0.5, 3.0, 7)) < 150
-    assert _cpu_ms_per_move(animator, animator.step, range(0, 60, 9)) < 150
+    for w, slider, values in ((explorer, explorer.gamma, (0.5, 3.0)),
+                              (animator, animator.step, (0, 30))):
+        for v in values:
+            slider.value = v
+            assert w.last_update_ms > 0 and 0 <= w.last_update_cpu_ms
+    assert animator.play.value == 30  # the Play button follows the slider
 
 
 def test_close_closes_every_widget_of_an_instance(unit, runs):

@@ -1,9 +1,6 @@
 """Widgets of chapters 1 and 2: the pure computations, and the widgets driven like a reader."""
 from __future__ import annotations
 
-import io
-import time
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -15,8 +12,8 @@ from bnlib import gd  # noqa: E402
 from bnlib.data import rental_bikes  # noqa: E402
 from bnlib.exercises.scaling import SQUEEZE_BAND, squeeze_threshold  # noqa: E402
 from bnlib.scaling import minmax_scale  # noqa: E402
-from bnlib.widgets.scaling import (outlier_effect, outlier_explorer, range_explorer,  # noqa: E402
-                                   scale_to_range)
+from bnlib.scaling import outlier_effect, scale_to_range  # noqa: E402
+from bnlib.widgets.scaling import outlier_explorer, range_explorer  # noqa: E402
 from bnlib.widgets.standardization import describe_run, gd_explorer, view_window  # noqa: E402
 
 
@@ -140,35 +137,26 @@ def test_gd_widget_check_button_runs_the_exercise():
     assert not w.check.run().correct and w.run.diverged
 
 
-def _median_move_ms(widget, control, values):
-    """Median wall time of a slider move: compute, artist updates and a PNG render."""
-    from IPython.core.pylabtools import print_figure
-    times = []
-    for v in values:
-        start = time.perf_counter()
-        control.value = v
-        print_figure(widget.live.fig, "png", bbox_inches="tight")  # what the inline backend does
-        times.append(1000 * (time.perf_counter() - start))
-    return float(np.median(times))
-
-
-def test_slider_moves_are_interactive(bikes):
-    """A generous bound (the budget is 150 ms on a quiet machine; CI machines are shared)."""
+def test_every_move_redraws_and_is_timed_by_the_base(bikes):
+    """No time limit here (budgets live in bench/): each move renders a new PNG and the
+    base records how long it took."""
     x, names = bikes
     g = gd_explorer()
     o = outlier_explorer(x[:, 1], index=4)
     r = range_explorer(x, names)
-    assert _median_move_ms(g, g.lr, [0.003, 0.019, 0.03, 0.01]) < 1000
-    assert _median_move_ms(g, g.ratio, [2, 8, 15]) < 1000
-    assert _median_move_ms(o, o.outlier, [50_000, 150_000, 300_000]) < 1000
-    assert _median_move_ms(r, r.range, [(-1.0, 1.0), (0.0, 4.0)]) < 1000
-    sink = io.BytesIO()
-    g.live.fig.savefig(sink, format="png")
-    assert sink.tell() > 1000
+    for w, control, values in ((g, g.lr, [0.003, 0.019]), (g, g.ratio, [2, 8]),
+                               (o, o.outlier, [50_000, 150_000]),
+                               (r, r.range, [(-1.0, 1.0), (0.0, 3.0)])):
+        pngs = []
+        for v in values:
+            control.value = v
+            pngs.append(w.live.png)
+            assert w.last_update_ms > 0 and w.last_update_cpu_ms >= 0
+        assert pngs[0] != pngs[1] and pngs[0][:4] == b"\x89PNG"
 
 
 def test_nice_ceiling_rounds_up_to_1_2_5():
-    from bnlib.widgets.scaling import nice_ceiling
+    from bnlib.scaling import nice_ceiling
     assert [nice_ceiling(v) for v in (0.2, 1, 3, 20, 21, 7.9e6)] == [1, 1, 5, 20, 50, 10_000_000]
 
 

@@ -1,11 +1,12 @@
-"""Checkers for the "how to use this book" page: one coding exercise, one widget exercise."""
+"""Checkers for the "how to use this book" page: a widget, a choice and a coding exercise."""
 from __future__ import annotations
 
 import numpy as np
 
-from ._core import Case, Feedback, check_cases
+from ._core import Case, Feedback, check_cases, check_choice
 
-__all__ = ["zscore_cases", "check_zscore", "check_standardize_widget"]
+__all__ = ["zscore_cases", "check_zscore", "check_standardize_widget", "check_intro_modes",
+           "INTRO_MODES_FEEDBACK"]
 
 
 def _reference_zscore(x: np.ndarray) -> np.ndarray:
@@ -71,3 +72,23 @@ def check_standardize_widget(center: float, spread: float) -> Feedback:
     if off:
         return Feedback(False, "Not yet: move the sliders to the target.", off)
     return Feedback(True, "Correct: center -5, spread 4, and the z-scores still have mean 0, std 1.")
+
+
+# What happens in the web book when a reader moves a widget's slider (the right answer is C).
+INTRO_MODES_FEEDBACK = {
+    "A": "The web book runs no Python at all, neither in your browser nor anywhere else: "
+         "that is why it works offline. The figures were drawn when the book was built.",
+    "B": "Every control of every widget works in the web book: it switches between "
+         "positions computed when the book was built.",
+    "C": "The book drew the figure for every position of the slider when it was built, with "
+         "the widget's own drawing code, so you see what the live widget draws there.",
+    "D": "There is no server behind the pages: they work offline, from the files of the "
+         "built book alone.",
+}
+
+
+def check_intro_modes(answer) -> Feedback:
+    """Choice exercise: what moving a slider does in the web book (A, B, C or D)."""
+    if answer is None:
+        return Feedback(False, "Not yet: choose A, B, C or D, then press Check.")
+    return check_choice(answer, "C", INTRO_MODES_FEEDBACK)

@@ -1,4 +1,8 @@
-"""Widgets for the chapters. Each is thin: sliders -> a pure bnlib function -> redraw."""
-from ._core import CheckButton, LiveFigure, close_tree
+"""Widgets for the chapters, all on one base (:class:`Widget`): controls -> a pure bnlib
+function -> redraw, live in JupyterLab and precomputed in the web book (``BNLIB_WIDGETS``)."""
+from ._core import (FRAME_DPI, MODE_VARIABLE, CheckButton, Column, LiveFigure, Widget, close_tree,
+                    slider_grid, widget_mode)
+from .choice import ChoiceExercise
 
-__all__ = ["CheckButton", "LiveFigure", "close_tree"]
+__all__ = ["Widget", "Column", "ChoiceExercise", "CheckButton", "LiveFigure", "close_tree",
+           "slider_grid", "widget_mode", "MODE_VARIABLE", "FRAME_DPI"]

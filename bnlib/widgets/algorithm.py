@@ -1,9 +1,10 @@
 """Algorithm 1 of Ioffe & Szegedy (2015), step by step, and the chapter's static diagrams.
 
-Pure part (tested, fast): :func:`algorithm_steps` computes every intermediate quantity for a
-one-feature batch ``x = offset + scale * z`` (``z`` a fixed standard-normal sample), and
-:func:`algorithm_table` prints them. Thin part: :func:`algorithm_explorer` wires sliders for
-the batch size, offset, scale, gamma and beta and a step selector to a :class:`LiveFigure`.
+The computation is :func:`bnlib.batchnorm.algorithm_steps` (every intermediate quantity
+for a one-feature batch ``x = offset + scale * z``, ``z`` a fixed standard-normal sample)
+and :func:`bnlib.batchnorm.algorithm_table` (them, printed). Here:
+:class:`AlgorithmExplorer` wires sliders for the batch size, offset, scale, gamma and beta
+and a step selector to two strip plots (:class:`AlgorithmFigure`).
 
 Also here, because they draw the same algorithm: :func:`plot_bn_graph` (the computational
 graph used to derive the backward pass) and :func:`plot_bn_axes` (which axes a BatchNorm1d and
@@ -11,15 +12,13 @@ a BatchNorm2d average over).
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import ipywidgets as widgets
 import matplotlib.patches as mpatches
 import numpy as np
 
-from ..batchnorm import batchnorm_forward
+from ..batchnorm import MAX_BATCH, AlgorithmSteps, algorithm_steps, algorithm_table
 from ..plotting import PALETTE
-from ._core import LiveFigure
+from ._core import Column, Widget
 
 __all__ = [
     "STEPS",
@@ -28,7 +27,6 @@ __all__ = [
     "algorithm_steps",
     "algorithm_table",
     "AlgorithmFigure",
-    "draw_algorithm",
     "AlgorithmExplorer",
     "algorithm_explorer",
     "plot_bn_graph",
@@ -37,69 +35,7 @@ __all__ = [
 
 #: The four steps of Algorithm 1, as the step selector names them.
 STEPS = ("1 mean", "2 variance", "3 normalize", "4 scale and shift")
-#: Largest batch the explorer offers; smaller batches are the first ``batch_size`` values.
-MAX_BATCH = 64
 _XLIM = (-16.0, 16.0)
-
-
-class AlgorithmSteps(NamedTuple):
-    """Every quantity of Algorithm 1 for one feature. Arrays have shape (batch_size,)."""
-
-    x: np.ndarray          # the raw batch
-    mean: float            # mu_B
-    var: float             # sigma^2_B, biased (divide by m)
-    centered: np.ndarray   # x - mu_B
-    x_hat: np.ndarray      # (x - mu_B) / sqrt(var + eps)
-    y: np.ndarray          # gamma * x_hat + beta
-    gamma: float
-    beta: float
-    eps: float
-
-
-def _base_sample(seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal(MAX_BATCH)
-
-
-def algorithm_steps(batch_size: int = 16, offset: float = 3.0, scale: float = 2.0,
-                    gamma: float = 1.0, beta: float = 0.0, eps: float = 1e-5,
-                    seed: int = 0) -> AlgorithmSteps:
-    """Run Algorithm 1 on the batch ``offset + scale * z[:batch_size]``.
-
-    batch_size: 2..MAX_BATCH examples of one feature. offset, scale: move and stretch the
-    raw batch. gamma, beta: the layer's scale and shift. z is a fixed standard-normal
-    sample drawn from ``seed``, so the same arguments always give the same batch.
-    """
-    batch_size = int(batch_size)
-    if not 2 <= batch_size <= MAX_BATCH:
-        raise ValueError(f"algorithm_steps: batch_size is {batch_size}; expected 2..{MAX_BATCH}")
-    x = offset + scale * _base_sample(seed)[:batch_size]
-    y, cache = batchnorm_forward(x[:, None], np.array([gamma], float), np.array([beta], float),
-                                 eps)
-    mean, var = float(cache.mean[0]), float(cache.var[0])
-    return AlgorithmSteps(x, mean, var, x - mean, cache.x_hat[:, 0], y[:, 0],
-                          float(gamma), float(beta), float(eps))
-
-
-def algorithm_table(s: AlgorithmSteps, step: int = 4, n_show: int = 5) -> str:
-    """The numbers of steps 1..``step`` as plain text (the first ``n_show`` examples)."""
-    def row(name, values):
-        shown = " ".join(f"{v:7.3f}" for v in values[:n_show])
-        more = " ..." if len(values) > n_show else ""
-        return f"{name:<12}{shown}{more}"
-
-    lines = [f"batch of m = {len(s.x)}", row("x", s.x)]
-    if step >= 1:
-        lines.append(f"1 mean       mu = {s.mean:.3f}")
-    if step >= 2:
-        lines.append(f"2 variance   sigma^2 = {s.var:.3f} (divide by m)")
-    if step >= 3:
-        lines += [row("  x - mu", s.centered),
-                  f"3 normalize  divide by sqrt(sigma^2 + eps) = {np.sqrt(s.var + s.eps):.3f}",
-                  row("  x_hat", s.x_hat)]
-    if step >= 4:
-        lines += [f"4 scale and shift  gamma = {s.gamma:.2f}, beta = {s.beta:.2f}",
-                  row("  y", s.y)]
-    return "\n".join(lines)
 
 
 def _fmt(v: float) -> str:
@@ -153,63 +89,57 @@ class AlgorithmFigure:
         bottom.set_title(f"After step {step}: {label}")
 
 
-def draw_algorithm(axes, s: AlgorithmSteps, step: int = 4) -> AlgorithmFigure:
-    """Draw the raw batch (top) and the batch after ``step`` (bottom) on two fresh axes."""
-    figure = AlgorithmFigure(axes)
-    figure.update(s, step)
-    return figure
-
-
-class AlgorithmExplorer:
-    """Sliders -> :func:`algorithm_steps` -> two strip plots and a table of numbers.
+class AlgorithmExplorer(Widget):
+    """Sliders -> :func:`~bnlib.batchnorm.algorithm_steps` -> two strip plots and a table.
 
     Attributes for tests and the e2e test: ``batch_size``, ``offset``, ``scale``, ``gamma``,
     ``beta`` (sliders), ``step`` (ToggleButtons with values 1..4), ``live`` (the
-    LiveFigure), ``table`` (an HTML widget), ``widget`` (the VBox to display).
+    LiveFigure), ``table`` (an HTML widget), ``widget``. Web book: the step, the offset
+    (every 1) and the scale (0.5, 1, 2, 3) are precomputed; batch size, gamma and beta
+    stay where the notebook set them (move them in JupyterLab).
     """
 
     def __init__(self, batch_size=8, offset=3.0, scale=2.0, gamma=1.0, beta=0.0, step=3,
                  seed=0):
+        super().__init__()
         self.seed = seed
         style = {"description_width": "90px"}
         kw = dict(continuous_update=False, style=style)
-        self.batch_size = widgets.IntSlider(batch_size, 2, MAX_BATCH, description="batch size",
-                                            **kw)
-        self.offset = widgets.FloatSlider(offset, min=-5, max=5, step=0.5, description="offset",
-                                          **kw)
-        self.scale = widgets.FloatSlider(scale, min=0.2, max=3, step=0.1, description="scale",
-                                         **kw)
-        self.gamma = widgets.FloatSlider(gamma, min=-3, max=3, step=0.1, description="gamma γ",
-                                         **kw)
-        self.beta = widgets.FloatSlider(beta, min=-5, max=5, step=0.5, description="beta β",
-                                        **kw)
-        self.step = widgets.ToggleButtons(options=[(name, i + 1) for i, name in enumerate(STEPS)],
-                                          value=step, description="step", style=style)
-        self.live = LiveFigure(2, 1, figsize=(6.4, 3.6), sharex=True,
-                               alt="Strip plots of a one-feature batch before and after a step "
-                                   "of batch normalization.")
+        self.step = self.add_control(widgets.ToggleButtons(
+            options=[(name, i + 1) for i, name in enumerate(STEPS)], value=step,
+            description="step", style=style))
+        self.offset = self.add_control(widgets.FloatSlider(
+            offset, min=-5, max=5, step=0.5, description="offset", **kw), every=2)
+        self.scale = self.add_control(widgets.FloatSlider(
+            scale, min=0.2, max=3, step=0.1, description="scale", **kw),
+            grid=[0.5, 1.0, 2.0, 3.0])
+        self.batch_size = self.add_control(widgets.IntSlider(
+            batch_size, 2, MAX_BATCH, description="batch size", **kw), grid=None)
+        self.gamma = self.add_control(widgets.FloatSlider(
+            gamma, min=-3, max=3, step=0.1, description="gamma γ", **kw), grid=None)
+        self.beta = self.add_control(widgets.FloatSlider(
+            beta, min=-5, max=5, step=0.5, description="beta β", **kw), grid=None)
+        self.live = self.add_figure(2, 1, figsize=(6.4, 3.6), sharex=True,
+                                    alt="Strip plots of a one-feature batch before and after "
+                                        "a step of batch normalization.")
         self.live.fig.subplots_adjust(hspace=0.55, left=0.04, right=0.98, top=0.91, bottom=0.14)
-        self.table = widgets.HTML()
+        self.table = self.add_readout()
         self.drawing = AlgorithmFigure(self.live.axes)
-        for control in (self.batch_size, self.offset, self.scale, self.gamma, self.beta,
-                        self.step):
-            control.observe(lambda _: self.update(), names="value")
-        controls = widgets.VBox([self.batch_size, self.offset, self.scale, self.gamma, self.beta])
-        self.widget = widgets.VBox([self.step, widgets.HBox([controls, self.table]),
-                                    self.live.output])
-        self.update()
+        controls = Column(self.batch_size, self.offset, self.scale, self.gamma, self.beta)
+        self.build(self.step, [controls, self.table], self.live)
 
     def state(self) -> AlgorithmSteps:
         """The current quantities (what the figure and table show)."""
         return algorithm_steps(self.batch_size.value, self.offset.value, self.scale.value,
                                self.gamma.value, self.beta.value, seed=self.seed)
 
-    def update(self) -> None:
+    def update(self) -> AlgorithmSteps:
+        """Recompute and draw the current step (the base renders it)."""
         s = self.state()
         self.drawing.update(s, self.step.value)
         self.table.value = (f"<pre style='font-size:12px;line-height:1.3'>"
                             f"{algorithm_table(s, self.step.value)}</pre>")
-        self.live.refresh()
+        return s
 
 
 def algorithm_explorer(**kwargs) -> AlgorithmExplorer:

@@ -18,7 +18,7 @@ from ..exercises.network import check_bn_gap
 from ..experiments import load_cache
 from ..experiments.figure1 import SATURATION_Z, grid_key
 from ..plotting import PALETTE
-from ._core import CheckButton, LiveFigure
+from ._core import Widget
 
 __all__ = [
     "grid_data",
@@ -169,41 +169,41 @@ def _pct(a: float) -> str:
     return f"{100 * a:.0f}%"
 
 
-class Figure1Explorer:
+class Figure1Explorer(Widget):
     """BN toggle, learning-rate and init-scale sliders over the precomputed Figure 1 grid.
 
     Attributes for tests: ``bn`` (ToggleButtons, bool values), ``lr``, ``init_scale``
     (SelectionSliders over the grid's values), ``readout`` (HTML), ``check`` (CheckButton:
     the widget exercise :func:`bnlib.exercises.network.check_bn_gap`), ``view`` (the last
-    :func:`explorer_view`), ``widget`` (the VBox to display).
+    :func:`explorer_view`), ``live``, ``widget``. Web book: every precomputed setting.
     """
 
     def __init__(self, bn: bool = False, lr: float = 0.5, init_scale: float = 0.1,
                  data: dict | None = None):
+        super().__init__()
         self.data = grid_data() if data is None else data
         g = self.data["grid"]
         wide = {"description_width": "initial"}  # show the whole label
-        self.bn = widgets.ToggleButtons(options=[("without BN", False), ("with BN", True)],
-                                        value=bn, description="network", style=wide)
-        self.lr = widgets.SelectionSlider(options=[(f"{v:g}", v) for v in g["lrs"]],
-                                          value=lr, description="learning rate", style=wide)
-        self.init_scale = widgets.SelectionSlider(
+        self.bn = self.add_control(widgets.ToggleButtons(
+            options=[("without BN", False), ("with BN", True)], value=bn,
+            description="network", style=wide))
+        self.lr = self.add_control(widgets.SelectionSlider(
+            options=[(f"{v:g}", v) for v in g["lrs"]], value=lr, description="learning rate",
+            style=wide))
+        self.init_scale = self.add_control(widgets.SelectionSlider(
             options=[(f"{v:g}", v) for v in g["init_scales"]], value=init_scale,
-            description="init scale", style=wide)
-        self.readout = widgets.HTML()
-        self.live = LiveFigure(1, 2, figsize=(8.6, 3.3),
-                               alt="Left: test accuracy over training steps for the chosen "
-                                   "setting, with the other network dashed. Right: the "
-                                   "15th to 85th percentile band of one sigmoid input.")
-        self.check = CheckButton(self.state, check_bn_gap)
+            description="init scale", style=wide))
+        self.readout = self.add_readout()
+        self.live = self.add_figure(1, 2, figsize=(8.6, 3.3),
+                                    alt="Left: test accuracy over training steps for the "
+                                        "chosen setting, with the other network dashed. "
+                                        "Right: the 15th to 85th percentile band of one "
+                                        "sigmoid input.")
+        self.check = self.add_check(self.state, check_bn_gap)
         self.view: dict | None = None
         self._fill = None
         self._build()
-        for control in (self.bn, self.lr, self.init_scale):
-            control.observe(lambda _change: self.update(), names="value")
-        self.widget = widgets.VBox([self.bn, widgets.HBox([self.lr, self.init_scale]),
-                                    self.readout, self.live.output, self.check.widget])
-        self.update()
+        self.build(self.bn, [self.lr, self.init_scale], self.readout, self.live, self.check)
 
     def state(self) -> dict:
         """The values the checker needs."""
@@ -236,7 +236,7 @@ class Figure1Explorer:
         self.live.fig.tight_layout()
 
     def update(self) -> dict:
-        """Look the setting up and redraw (called on every control change)."""
+        """Look the setting up and draw it (the base renders it)."""
         bn, lr, scale = self.bn.value, self.lr.value, self.init_scale.value
         v = explorer_view(self.data, bn, lr, scale)
         self.view = v
@@ -261,7 +261,6 @@ class Figure1Explorer:
         ax_band.set_ylim(lo - 0.3, hi + 0.3)
         ax_band.set_title(f"{LABEL[bn]}: {_pct(v['final_saturation'])} of last-layer "
                           f"sigmoid inputs\nsaturated (grey) at the end", fontsize=10)
-        self.live.refresh()
         gap = v["final_acc"] - v["other_final_acc"] if bn else v["other_final_acc"] - v["final_acc"]
         diverged = " (the loss diverged)" if v["diverged"] else ""
         self.readout.value = (f"lr {lr:g}, init scale {scale:g}: final test accuracy "
@@ -275,27 +274,29 @@ def figure1_explorer(bn: bool = False, lr: float = 0.5, init_scale: float = 0.1)
     return Figure1Explorer(bn=bn, lr=lr, init_scale=init_scale)
 
 
-class SweepExplorer:
+class SweepExplorer(Widget):
     """Choose the sweep (learning rate or init scale) and the training budget.
 
     Attributes for tests: ``param`` (ToggleButtons: "lr" or "init_scale"), ``budget``
     (SelectionSlider over the recorded steps), ``view`` (the last :func:`sweep_view`),
-    ``widget``. Lines show the mean over seeds, shaded bands the lowest to highest seed.
+    ``live``, ``widget``. Lines show the mean over seeds, shaded bands the lowest to highest
+    seed. Web book: both sweeps at every recorded budget.
     """
 
     def __init__(self, param: str = "lr", budget: int | None = None, data: dict | None = None):
+        super().__init__()
         self.data = sweep_data() if data is None else data
-        self.param = widgets.ToggleButtons(
+        self.param = self.add_control(widgets.ToggleButtons(
             options=[("learning rate", "lr"), ("init scale", "init_scale")], value=param,
-            description="sweep")
+            description="sweep"))
         steps = self.data[param]["step"]
-        self.budget = widgets.SelectionSlider(options=steps,
-                                              value=steps[-1] if budget is None else budget,
-                                              description="after steps",
-                                              style={"description_width": "initial"})
-        self.live = LiveFigure(figsize=(5.6, 3.4),
-                               alt="Test accuracy against the swept learning rate or init "
-                                   "scale, with and without BN; bands span three seeds.")
+        self.budget = self.add_control(widgets.SelectionSlider(
+            options=steps, value=steps[-1] if budget is None else budget,
+            description="after steps", style={"description_width": "initial"}))
+        self.live = self.add_figure(figsize=(5.6, 3.4),
+                                    alt="Test accuracy against the swept learning rate or "
+                                        "init scale, with and without BN; bands span three "
+                                        "seeds.")
         self.view: dict | None = None
         self._bands = {}
         ax = self.live.axes
@@ -311,13 +312,10 @@ class SweepExplorer:
         ax.set_title("line one\nline two", fontsize=10)
         ax.set_xlabel(PARAM_LABEL["init_scale"] + " (log scale)")
         self.live.fig.tight_layout()  # once, before the first render fixes the crop box
-        for control in (self.param, self.budget):
-            control.observe(lambda _change: self.update(), names="value")
-        self.widget = widgets.VBox([widgets.HBox([self.param, self.budget]), self.live.output])
-        self.update()
+        self.build([self.param, self.budget], self.live)
 
     def update(self) -> dict:
-        """Look the sweep up at the chosen budget and redraw (artists updated in place)."""
+        """Look the sweep up at the chosen budget and draw it (artists updated in place)."""
         v = sweep_view(self.data, self.param.value, self.budget.value)
         self.view = v
         ax = self.live.axes
@@ -334,7 +332,6 @@ class SweepExplorer:
         worst_bn, worst_plain = min(v["bn"]["mean"]), min(v["plain"]["mean"])
         ax.set_title(f"after {v['step']} steps, worst mean test accuracy:\n"
                      f"{_pct(worst_bn)} with BN, {_pct(worst_plain)} without", fontsize=10)
-        self.live.refresh()
         return v
 
 

@@ -11,8 +11,6 @@ training steps. Thin wiring: the numbers come from :mod:`bnlib.affine`.
 """
 from __future__ import annotations
 
-import time
-
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.ticker import MaxNLocator
@@ -20,7 +18,7 @@ from matplotlib.ticker import MaxNLocator
 from ..affine import affine_view, identity_params
 from ..exercises.gamma_beta import check_identity
 from ..plotting import PALETTE
-from ._core import CheckButton, LiveFigure, close_tree
+from ._core import Widget
 
 __all__ = ["GammaBetaExplorer", "gamma_beta_explorer", "TrainingAnimator", "training_animator"]
 
@@ -30,29 +28,38 @@ def _density(values, edges):
     return counts
 
 
-class GammaBetaExplorer:
+class GammaBetaExplorer(Widget):
     """Sliders for gamma and beta; the unit's output histogram drawn over its input's.
 
     Attributes for tests: ``gamma``, ``beta`` (FloatSliders), ``readout`` (HTML),
     ``check`` (CheckButton: reach the identity within ``tol``), ``distance`` (last RMS
-    distance), ``last_update_ms`` / ``last_update_cpu_ms`` (wall-clock and CPU time of the last
-    slider move, compute + redraw).
+    distance), ``view`` (the figure), ``widget``. Web book: gamma every 0.5, beta every 1,
+    each plus the identity's value on the slider's 0.05 grid (the exercise's answer).
     """
 
     def __init__(self, x, *, eps: float = 1e-5, tol: float = 0.05,
                  xlim: tuple[float, float] = (-10.0, 12.0)):
+        super().__init__()
         self.x = np.asarray(x, dtype=float).ravel()
         self.eps = eps
         self.tol = tol
         gamma_id, beta_id = identity_params(self.x.reshape(-1, 1), eps)
         self.target_gamma, self.target_beta = float(gamma_id[0]), float(beta_id[0])
         self.edges = np.linspace(xlim[0], xlim[1], 56)
-        self.gamma = widgets.FloatSlider(value=1.0, min=0.0, max=5.0, step=0.05,
-                                         description="gamma", continuous_update=True)
-        self.beta = widgets.FloatSlider(value=0.0, min=-5.0, max=5.0, step=0.05,
-                                        description="beta", continuous_update=True)
-        self.readout = widgets.HTML()
-        self.view = LiveFigure(figsize=(6.0, 3.0), alt=(
+
+        def on_grid(value, slider):  # the slider position nearest to value
+            k = round((min(max(value, slider.min), slider.max) - slider.min) / slider.step)
+            return (round(slider.min + k * slider.step, 10),)
+
+        gamma = widgets.FloatSlider(value=1.0, min=0.0, max=5.0, step=0.05,
+                                    description="gamma", continuous_update=True)
+        beta = widgets.FloatSlider(value=0.0, min=-5.0, max=5.0, step=0.05,
+                                   description="beta", continuous_update=True)
+        self.gamma = self.add_control(gamma, every=10,
+                                      include=on_grid(self.target_gamma, gamma))
+        self.beta = self.add_control(beta, every=20, include=on_grid(self.target_beta, beta))
+        self.readout = self.add_readout()
+        self.view = self.add_figure(figsize=(6.0, 3.0), alt=(
             "Histogram of the layer's output drawn over the histogram of its original input; "
             "the two coincide when gamma is the batch standard deviation and beta the mean."))
         ax = self.view.axes
@@ -69,37 +76,23 @@ class GammaBetaExplorer:
         ax.set_ylabel("density")
         ax.legend(loc="upper right")
         self.view.fig.tight_layout()
-        self.check = CheckButton(
+        self.check = self.add_check(
             lambda: {"gamma": self.gamma.value, "beta": self.beta.value},
             lambda gamma, beta: check_identity(gamma, beta, target_gamma=self.target_gamma,
                                                target_beta=self.target_beta, tol=self.tol),
             description="Check identity")
         self.distance = float("nan")
-        self.last_update_ms = float("nan")
-        self.gamma.observe(self.update, names="value")
-        self.beta.observe(self.update, names="value")
-        self.update()
-        self.widget = widgets.VBox([self.gamma, self.beta, self.readout, self.view.output,
-                                    self.check.widget])
+        self.build(self.gamma, self.beta, self.readout, self.view, self.check)
 
-    def update(self, *_):
-        """Recompute the output for the current sliders and redraw (one slider move)."""
-        start, start_cpu = time.perf_counter(), time.thread_time()
+    def update(self) -> float:
+        """Recompute the output for the current sliders and draw it (the base renders it)."""
         y, self.distance = affine_view(self.x, self.gamma.value, self.beta.value, self.eps)
         self.stairs.set_data(_density(y, self.edges))
         self.view.axes.set_title(f"RMS distance between output and input: {self.distance:.3f}")
         self.readout.value = (f"<b>distance to the original</b> (RMS of y &minus; x): "
                               f"{self.distance:.3f} &nbsp; output mean {round(y.mean(), 2) + 0.0:.2f}, "
                               f"std {y.std():.2f}")  # + 0.0 turns -0.00 into 0.00
-        self.view.refresh()
-        self.last_update_ms = 1000 * (time.perf_counter() - start)
-        self.last_update_cpu_ms = 1000 * (time.thread_time() - start_cpu)
-
-    def close(self) -> None:
-        """Clear the figure and close every widget of this instance. For an undisplayed
-        instance that a test drives: its picture then stays out of the saved widget state."""
-        self.view.output.clear_output()
-        close_tree(self.widget)
+        return self.distance
 
 
 def gamma_beta_explorer(x, **kwargs) -> GammaBetaExplorer:
@@ -107,28 +100,31 @@ def gamma_beta_explorer(x, **kwargs) -> GammaBetaExplorer:
     return GammaBetaExplorer(x, **kwargs)
 
 
-class TrainingAnimator:
+class TrainingAnimator(Widget):
     """A step slider (with a Play button) over precomputed gamma/beta trajectories.
 
     runs: {task name: (Trajectory, x_hat, target)} with x_hat and target (N, D); ``feature``
     picks the unit shown. Attributes for tests: ``task`` (ToggleButtons), ``step`` (IntSlider),
-    ``play``, ``readout``, ``last_update_ms``, ``last_update_cpu_ms``.
+    ``play``, ``readout``, ``view``, ``widget``. Web book: both tasks, every 5th step (Play
+    steps through them).
     """
 
     def __init__(self, runs: dict, *, feature: int = 0, xlim=(-4.0, 8.0)):
+        super().__init__()
         self.runs = runs
         self.feature = feature
         names = list(runs)
         steps = len(runs[names[0]][0].loss) - 1
-        self.task = widgets.ToggleButtons(options=names, value=names[0], description="task",
-                                          style={"button_width": "auto"})
-        self.step = widgets.IntSlider(value=0, min=0, max=steps, description="step")
-        self.play = widgets.Play(value=0, min=0, max=steps, step=2, interval=150,
-                                 description="play")
-        self._link = widgets.jslink((self.play, "value"), (self.step, "value"))
-        self.readout = widgets.HTML()
+        self.task = self.add_control(widgets.ToggleButtons(
+            options=names, value=names[0], description="task",
+            style={"button_width": "auto"}))
+        self.step = self.add_control(widgets.IntSlider(value=0, min=0, max=steps,
+                                                       description="step"), every=5)
+        self.play = self.add_player(self.step, step=2, interval=150, description="play")
+        self._link = self._players[-1][2]
+        self.readout = self.add_readout()
         self.edges = np.linspace(xlim[0], xlim[1], 49)
-        self.view = LiveFigure(1, 2, figsize=(7.5, 2.8), alt=(
+        self.view = self.add_figure(1, 2, figsize=(7.5, 2.8), alt=(
             "Left: gamma and beta against the training step with their targets dashed. "
             "Right: the unit's output histogram at the chosen step over the target's."))
         left, right = self.view.axes
@@ -155,13 +151,8 @@ class TrainingAnimator:
         right.set_xlabel("value: output (line), target (filled)")
         right.set_ylabel("density")
         self.view.fig.tight_layout()
-        self.last_update_ms = float("nan")
-        self._set_task()
-        self.task.observe(lambda _: (self._set_task(), self.update()), names="value")
-        self.step.observe(self.update, names="value")
-        self.update()
-        self.widget = widgets.VBox([self.task, widgets.HBox([self.play, self.step]),
-                                    self.readout, self.view.output])
+        self._task_drawn = None
+        self.build(self.task, [self.play, self.step], self.readout, self.view)
 
     def _set_task(self):
         traj, _, target = self.runs[self.task.value]
@@ -176,10 +167,12 @@ class TrainingAnimator:
         pad = 0.1 * (values.max() - values.min() + 1e-9)
         self.view.axes[0].set_ylim(values.min() - pad, values.max() + pad)
         self.target_stairs.set_data(_density(target[:, f], self.edges))
+        self._task_drawn = self.task.value
 
-    def update(self, *_):
-        """Redraw for the current step (one slider move or one animation frame)."""
-        start, start_cpu = time.perf_counter(), time.thread_time()
+    def update(self) -> int:
+        """Draw the current task and step (one slider move or one animation frame)."""
+        if self.task.value != self._task_drawn:
+            self._set_task()
         traj, x_hat, _ = self.runs[self.task.value]
         t, f = self.step.value, self.feature
         self.play.value = t  # keeps the saved state consistent (jslink runs in the browser)
@@ -191,16 +184,7 @@ class TrainingAnimator:
         self.readout.value = (f"step {t}: gamma = {g:.3f} (target {traj.target_gamma[f]:.3f}), "
                               f"beta = {b:.3f} (target {traj.target_beta[f]:.3f}), "
                               f"loss = {traj.loss[t]:.4f}")
-        self.view.refresh()
-        self.last_update_ms = 1000 * (time.perf_counter() - start)
-        self.last_update_cpu_ms = 1000 * (time.thread_time() - start_cpu)
-
-    def close(self) -> None:
-        """Clear the figure and close every widget of this instance. For an undisplayed
-        instance that a test drives: its picture then stays out of the saved widget state."""
-        self.view.output.clear_output()
-        self._link.close()
-        close_tree(self.widget)
+        return t
 
 
 def training_animator(runs: dict, **kwargs) -> TrainingAnimator:

@@ -10,10 +10,10 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from ..exercises.standardization import LARGEST_LR_RATIO, check_largest_lr
+from ..exercises.standardization import LARGEST_LR_RATIO, check_largest_lr, largest_lr_target
 from ..gd import GDRun, explore, loss_grid
 from ..plotting import PALETTE
-from ._core import CheckButton, LiveFigure, close_tree
+from ._core import Widget
 
 __all__ = ["view_window", "draw_run", "describe_run", "GDExplorer", "gd_explorer"]
 
@@ -71,40 +71,44 @@ def draw_run(ax, run: GDRun, lr: float, title: str | None = None, num: int = 100
     return line
 
 
-class GDExplorer:
+class GDExplorer(Widget):
     """Spread-ratio and learning-rate sliders, a 'standardize' box; contours, path, step count.
 
     Attributes for tests: ``ratio`` (IntSlider), ``lr`` (FloatLogSlider), ``standardize``
     (Checkbox), ``readout`` (HTML), ``check`` (CheckButton), ``run`` (the last GDRun),
-    ``widget`` (the VBox to display).
+    ``live``, ``widget``. Web book: ratios 1, 2, 5, 8, 10, 15, 20; learning rates every
+    half decade, plus 0.95 and 1.05 times the divergence limit at the exercise's ratio;
+    standardize off and on.
     """
 
     def __init__(self, ratio: int = 10, lr: float = 0.01, standardized: bool = False,
                  max_steps: int = 2000):
+        super().__init__()
         self.max_steps = max_steps
         wide = {"description_width": "initial"}
-        self.ratio = widgets.IntSlider(value=ratio, min=1, max=20, step=1,
-                                       description="spread ratio", style=wide)
-        self.lr = widgets.FloatLogSlider(value=lr, base=10, min=-4, max=0.3, step=0.01,
-                                         description="learning rate", readout_format=".4f",
-                                         style=wide)
-        self.standardize = widgets.Checkbox(value=standardized, description="standardize",
-                                            indent=False)
-        self.readout = widgets.HTML()
-        self.live = LiveFigure(figsize=(4.6, 4.2),
-                               alt="Loss contours over the two weights with the path of "
-                                   "gradient descent from (0, 0) towards the minimum")
-        self.check = CheckButton(self.state, check_largest_lr)
+        self.ratio = self.add_control(
+            widgets.IntSlider(value=ratio, min=1, max=20, step=1, description="spread ratio",
+                              style=wide), grid=[1, 2, 5, 8, 10, 15, 20])
+        lr_slider = widgets.FloatLogSlider(value=lr, base=10, min=-4, max=0.3, step=0.01,
+                                           description="learning rate", readout_format=".4f",
+                                           style=wide)
+        limit = largest_lr_target(LARGEST_LR_RATIO)
+        near = [10 ** round(float(np.log10(f * limit)), 2) for f in (0.95, 1.05)]
+        # Declared before lr, so the export varies lr fastest: only the path moves then.
+        self.standardize = self.add_control(
+            widgets.Checkbox(value=standardized, description="standardize", indent=False))
+        self.lr = self.add_control(lr_slider, every=50, include=[round(v, 10) for v in near])
+        self.readout = self.add_readout()
+        self.live = self.add_figure(figsize=(4.6, 4.2),
+                                    alt="Loss contours over the two weights with the path of "
+                                        "gradient descent from (0, 0) towards the minimum.")
+        self.check = self.add_check(self.state, check_largest_lr)
         self.run: GDRun | None = None
         self._line = None
         self._outcome = None
         self._drawn_for = None  # (ratio, standardized) whose contours are on the axes
-        for control in (self.ratio, self.lr, self.standardize):
-            control.observe(lambda _change: self.update(), names="value")
-        self.widget = widgets.VBox([
-            widgets.HBox([self.ratio, self.lr, self.standardize]), self.readout,
-            self.live.output, self.check.widget])
-        self.update()
+        self.build([self.ratio, self.lr, self.standardize], self.readout, self.live,
+                   self.check)
 
     def state(self) -> dict:
         """The values the checker needs."""
@@ -112,7 +116,7 @@ class GDExplorer:
                 "standardized": self.standardize.value}
 
     def update(self) -> GDRun:
-        """Recompute the run and redraw (called on every control change)."""
+        """Recompute the run and draw it (the base renders it)."""
         run = explore(self.ratio.value, self.lr.value, self.standardize.value,
                       max_steps=self.max_steps)
         self.run = run
@@ -125,8 +129,8 @@ class GDExplorer:
             first = self._drawn_for is None
             self._line = draw_run(self.live.axes, run, self.lr.value,
                                   title=f"{kind} features, spread ratio {self.ratio.value}")
-            # The outcome goes inside the axes: LiveFigure crops every render to the box
-            # of the first one, so a title that grows would be cut off.
+            # The outcome goes inside the axes: the figure is cropped to the box of the
+            # first render, so a title that grows would be cut off.
             self._outcome = self.live.axes.text(
                 0.98, 0.03, "", transform=self.live.axes.transAxes, ha="right",
                 va="bottom", fontsize=9, bbox={"facecolor": "white", "edgecolor": "0.7"})
@@ -134,18 +138,11 @@ class GDExplorer:
             if first:  # the layout does not change afterwards; tight_layout is slow
                 self.live.fig.tight_layout()
         self._outcome.set_text(f"lr = {self.lr.value:.4f}: {describe_run(run)}")
-        self.live.refresh()
         self.readout.value = (
             f"condition number of X<sup>T</sup>X: {run.problem.condition_number:.1f} &nbsp;|&nbsp; "
             f"divergence limit 2/&lambda;<sub>max</sub> = {run.problem.lr_limit:.4f} &nbsp;|&nbsp; "
             f"<b>{describe_run(run)}</b>")
         return run
-
-    def close(self) -> None:
-        """Clear the figure and close every widget of this instance. For an undisplayed
-        instance that a test drives: its picture then stays out of the saved widget state."""
-        self.live.output.clear_output()
-        close_tree(self.widget)
 
 
 def gd_explorer(ratio: int = 10, lr: float = 0.01, standardized: bool = False) -> GDExplorer:

@@ -27,6 +27,7 @@ import html
 import itertools
 import json
 import os
+import time
 from pathlib import Path
 
 import ipywidgets as widgets
@@ -141,6 +142,7 @@ def export(w: Widget) -> widgets.Widget:
         raise ValueError(f"{type(w).__name__}: {n_frames} frames "
                          f"({' x '.join(map(str, shape))}) exceed {MAX_FRAMES}; use coarser "
                          f"grids or grid=None for a control")
+    started, started_cpu = time.perf_counter(), time.process_time()
     initial = {id(c): c.widget.value for c in w._controls}
     fixed = [c for c in w._controls if c.grid is None]
     fixed_text = ", ".join(f"{c.widget.description} {c.label(c.widget.value)}" for c in fixed)
@@ -249,7 +251,8 @@ def export(w: Widget) -> widgets.Widget:
                      and not any(r is x for x in w._readouts)
                      and not isinstance(r, widgets.Play))
     _close_live(w, kept)
-    _write_manifest(key, w, gridded, grids, records)
+    seconds = (time.perf_counter() - started, time.process_time() - started_cpu)
+    _write_manifest(key, w, gridded, grids, records, seconds)
     return root
 
 
@@ -265,7 +268,7 @@ def _close_live(w: Widget, keep: frozenset) -> None:
         c.widget.close()
 
 
-def _write_manifest(key, w, gridded, grids, records) -> None:
+def _write_manifest(key, w, gridded, grids, records, seconds) -> None:
     folder = os.environ.get(MANIFEST_VARIABLE, "").strip()
     if not folder:
         return
@@ -278,6 +281,7 @@ def _write_manifest(key, w, gridded, grids, records) -> None:
                      for c, (_, labels, start) in zip(gridded, grids)],
         "fixed": [c.widget.description for c in w._controls if c.grid is None],
         "checks": [check.description for check in w._checks],
+        "export_seconds": {"wall": round(seconds[0], 2), "cpu": round(seconds[1], 2)},
         "frames": records,
     }
     (path / f"{key}.json").write_text(json.dumps(manifest, indent=0))

@@ -34,6 +34,7 @@ __all__ = [
     "normalized_value_samples",
     "noise_vs_batch_size",
     "loglog_slope",
+    "train_eval_normalized",
     "GhostBatchNormCache",
     "ghost_batchnorm_forward",
     "ghost_batchnorm_backward",
@@ -129,6 +130,28 @@ def loglog_slope(m, spread) -> float:
     """Least-squares slope of log(spread) against log(m): -1/2 for a 1/sqrt(m) law."""
     slope, _ = np.polyfit(np.log(np.asarray(m, float)), np.log(np.asarray(spread, float)), 1)
     return float(slope)
+
+
+def train_eval_normalized(values: np.ndarray, m: int, n_batches: int, *,
+                          rng: np.random.Generator, eps: float = 1e-5) -> dict[str, np.ndarray]:
+    """x_hat of one feature as training mode and as eval mode compute it, for batch size m.
+
+    Training mode: ``n_batches`` random batches of m values, each standardized with its own
+    mean and biased variance. Eval mode: every value standardized with the running
+    statistics these batches lead to, the average batch mean and the average *unbiased*
+    batch variance (what the moving average of PyTorch and bnlib converges to).
+    Returns ``train`` (n_batches, m), ``eval`` (N,), ``running_mean``, ``running_var``.
+    """
+    values = _as_1d_float(values, "train_eval_normalized")
+    _check_batch_size(m, values.size, "train_eval_normalized", min_m=2)
+    batches = values[_batch_indices(values.size, m, n_batches, rng)]
+    mean = batches.mean(axis=1, keepdims=True)
+    var = batches.var(axis=1, keepdims=True)
+    train = (batches - mean) / np.sqrt(var + eps)
+    running_mean = float(mean.mean())
+    running_var = float(batches.var(axis=1, ddof=1).mean())
+    return {"train": train, "eval": (values - running_mean) / np.sqrt(running_var + eps),
+            "running_mean": running_mean, "running_var": running_var}
 
 
 # --------------------------------------------------------------------------- ghost BN

@@ -147,3 +147,26 @@ def test_frozen_parameters_stay_put_and_identity_fails(learn_gamma, learn_beta):
 def test_train_affine_rejects_mismatched_target():
     with pytest.raises(ValueError, match="train_affine.*same"):
         affine.train_affine(np.ones((4, 2)), np.ones((4, 3)))
+
+
+# --- the network-level experiment (bnlib/cache/ch4_affine.json) ---------------------------
+
+def test_affine_network_cache_matches_a_recomputed_run():
+    from bnlib.experiments import load_cache
+    from bnlib.experiments.affine_network import train_affine_network
+    cached = load_cache("ch4_affine")["runs"]["sigmoid/affine"][0]
+    run = train_affine_network("sigmoid", True, 0)
+    # 300 steps: rounding differences between CPUs stay far below these tolerances
+    assert abs(run["test_acc"] - cached["test_acc"]) <= 0.01
+    assert abs(run["train_loss"] - cached["train_loss"]) <= 0.01
+    assert np.allclose(np.mean(run["gamma"], axis=1), np.mean(cached["gamma"], axis=1), atol=0.02)
+
+
+def test_affine_network_without_affine_has_no_parameters_in_bn():
+    from bnlib.batchnorm import BatchNorm1d
+    from bnlib.experiments.affine_network import build_affine_network
+    model = build_affine_network("relu", False, seed=0)
+    bns = [m for m in model.modules if isinstance(m, BatchNorm1d)]
+    assert len(bns) == 3 and all(bn.gamma is None and bn.beta is None for bn in bns)
+    with pytest.raises(ValueError, match="activation"):
+        build_affine_network("tanh", True, seed=0)

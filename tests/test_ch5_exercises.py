@@ -54,7 +54,12 @@ def _placeholder(x, gamma, beta, k):
     raise NotImplementedError
 
 
+def _eps_outside(g):
+    return (g - g.mean(axis=1, keepdims=True)) / (g.std(axis=1, keepdims=True) + EPS)
+
+
 @pytest.mark.parametrize("learner, phrase", [
+    (_groups(_eps_outside), "outside the square root"),
     (lambda x, g, b, k: batchnorm_forward(x, g, b)[0], "whole batch"),
     (_groups(lambda g: _bn(g, axis=2)), "features (axis=1)"),
     (_split_count, "ghost_size groups"),
@@ -99,14 +104,15 @@ def test_quadruple_batch(answer, phrase):
 
 @pytest.mark.parametrize("m, phrase, ok", [
     (128, "Correct", True), (64, "too small", False), (2, "too small", False),
-    (256, "not the smallest", False), ("big", "whole number", False)])
+    (256, "not the smallest", False), ("big", "whole number", False),
+    (100, "exact threshold", False), (100, "at least 100", False), (50, "not on the slider", False)])
 def test_noise_target(m, phrase, ok):
     fb = check_noise_target(m)
     assert fb.correct == ok and phrase in str(fb), str(fb)
 
 
 @pytest.mark.parametrize("answer, ok, phrase", [
-    ("B", True, "other examples"), ("b", True, "other examples"), ("A", False, "detail"),
+    ("B", True, "other examples"), ("b", True, "other examples"), ("A", False, "mean square about 1"),
     ("C", False, "labels"), ("D", False, "not the same"), ("E", False, "one of")])
 def test_eval_statistics(answer, ok, phrase):
     fb = check_eval_statistics(answer)

@@ -171,3 +171,63 @@ def test_frozen_layers_in_a_model_are_refreshed_and_learn():
     model.backward(dlogits)
     nn.SGD(model, lr=0.5).step()
     assert not np.allclose(model[1].gamma, gamma_before)
+
+
+# --- training-mode vs eval-mode x_hat (the tiny-batch mechanism) ----------------------------
+
+def test_train_eval_normalized_mean_square_and_bounds():
+    from bnlib.noise import train_eval_normalized
+    values = np.random.default_rng(0).normal(size=2000)
+    for m in (2, 4):
+        r = train_eval_normalized(values, m, 3000, rng=np.random.default_rng(1))
+        assert r["train"].shape == (3000, m) and r["eval"].shape == (2000,)
+        # inside a batch the mean square is var / (var + eps): 1 up to eps
+        assert np.mean(r["train"] ** 2) == pytest.approx(1.0, abs=0.01)
+        # Bessel-corrected running variance: about 1 at evaluation as well
+        assert np.mean(r["eval"] ** 2) == pytest.approx(1.0, abs=0.05)
+        assert np.abs(r["train"]).max() <= np.sqrt(m - 1) + 1e-9
+        assert np.abs(r["eval"]).max() > np.sqrt(m - 1)      # the shape differs
+    with pytest.raises(ValueError, match="train_eval_normalized"):
+        train_eval_normalized(values, 1, 10, rng=np.random.default_rng(0))
+
+
+# --- paired comparisons and honest early stopping (bnlib.experiments.regularization) --------
+
+def test_paired_difference_removes_what_the_seed_shares():
+    from bnlib.experiments.regularization import paired_difference
+    seed_effect = np.array([0.90, 0.95, 0.92, 0.97, 0.91])
+    runs = {"a": {"test_acc": [[0.0, v + 0.01] for v in seed_effect]},
+            "b": {"test_acc": [[0.0, v] for v in seed_effect]}}
+    d, se, per_seed = paired_difference(runs, "a", "b")
+    assert d == pytest.approx(0.01) and se == pytest.approx(0.0, abs=1e-12)
+    assert per_seed.shape == (5,)
+    runs["a"]["test_acc"][0][1] += 0.05                        # one seed differs: SE > 0
+    assert paired_difference(runs, "a", "b")[1] > 0
+
+
+def test_best_by_validation_uses_validation_not_test():
+    from bnlib.experiments.regularization import best_by_validation
+    run = {"val_acc": [[0.5, 0.9, 0.6], [0.7, 0.6, 0.8]],
+           "test_acc": [[0.4, 0.5, 0.99], [0.1, 0.2, 0.3]]}
+    picked, test_at = best_by_validation(run)
+    assert picked.tolist() == [1, 2] and test_at.tolist() == [0.5, 0.3]
+    with pytest.raises(ValueError, match="val_acc"):
+        best_by_validation({"test_acc": [[0.1]]})
+
+
+def test_validation_subset_is_disjoint_from_the_training_subset():
+    from bnlib.experiments.regularization import training_subset, validation_subset
+    x_tr, _, _, _ = training_subset(200, subset_seed=0)
+    x_val, y_val = validation_subset(200, n_train=200, subset_seed=0)
+    assert x_val.shape == (200, 64) and y_val.shape == (200,)
+    train_rows = {row.tobytes() for row in x_tr}
+    assert sum(row.tobytes() in train_rows for row in x_val) <= 2   # only duplicate images
+    _, y_noisy = validation_subset(200, n_train=200, subset_seed=0, label_noise=0.3)
+    assert np.sum(y_noisy != y_val) == 60
+
+
+def test_run_key_names_a_non_default_ghost_size():
+    from bnlib.experiments.regularization import run_key
+    assert run_key("ghost", 32) == run_key("ghost", 32, ghost_size=4) == "ghost/32"
+    assert run_key("ghost", 32, ghost_size=16) == "ghost/32+g16"
+    assert run_key("bn", 32, ghost_size=16) == "bn/32"

@@ -135,11 +135,13 @@ def _sgd_cases() -> list[Case]:
     cases = []
     for name, shape, hint in (
         ("batch of 5 samples, 3 features", (5, 3),
-         "sum over the samples (axis 0): one dgamma and one dbeta per feature."),
+         "gamma and beta come back with shape (3,): one value per feature, summed over the "
+         "5 samples (the batch axis, axis 0)."),
         ("square batch, 4 samples x 4 features", (4, 4),
-         "with N == D a sum over the wrong axis keeps the right shape; sum over axis 0."),
+         "with N == D a sum over the wrong axis keeps the right shape; the batch axis is 0."),
         ("images: 2 samples, 3 channels, 2 x 2 pixels", (2, 3, 2, 2),
-         "for (N, C, H, W) sum over axes (0, 2, 3): one gamma and one beta per channel."),
+         "for images (N, C, H, W) every sample and every pixel adds to the channel's "
+         "gradient: sum over axes (0, 2, 3), one gamma and one beta per channel, shape (3,)."),
     ):
         d = shape[1]
         dy = rng.standard_normal(shape)
@@ -171,6 +173,11 @@ def _mistakes(gamma, beta, dy, x_hat, lr) -> dict[str, tuple]:
         "only gamma updated: beta needs its step too.": (gamma - lr * dg, beta),
         "only beta updated: gamma needs its step too.": (gamma, beta - lr * db),
     }
+    if dy.ndim == 4:
+        pixels = dy.shape[2] * dy.shape[3]
+        out["you averaged over the pixels (H x W) instead of summing: every pixel of a channel "
+            "adds its own term to that channel's gradient, so sum over axes (0, 2, 3)."] = (
+            gamma - lr * dg / pixels, beta - lr * db / pixels)
     if dy.ndim == 2 and dy.shape[0] == dy.shape[1]:
         out["wrong axis: you summed over axis 1 (features); sum over axis 0 (the batch)."] = (
             gamma - lr * np.sum(dy * x_hat, axis=1), beta - lr * np.sum(dy, axis=1))
@@ -180,12 +187,23 @@ def _mistakes(gamma, beta, dy, x_hat, lr) -> dict[str, tuple]:
 def _diagnose_sgd(case: Case, got: Any) -> str | None:
     gamma, beta, dy, x_hat, lr = case.args
     d = gamma.shape[0]
+    if isinstance(got, np.ndarray) and got.shape[:1] == (2,) and got.size == 2 * d:
+        return (f"you returned one array of shape {got.shape} (np.stack or np.array of the "
+                f"two results?); return the two arrays separately: "
+                f"`return new_gamma, new_beta`.")
     if isinstance(got, (tuple, list)) and len(got) == 2:
         try:
             g, b = (np.asarray(v, dtype=float) for v in got)
         except (TypeError, ValueError):
             return None
         for part in (g, b):
+            if part.shape != (d,) and part.size == d:
+                return (f"shape {part.shape} instead of ({d},): the values may be right, but "
+                        f"keepdims=True kept the summed axes; drop keepdims (or reshape) so "
+                        f"that gamma and beta keep their shape ({d},).")
+            if dy.ndim == 4 and part.shape == (d,) + dy.shape[2:]:
+                return ("you summed over the samples only: for images the pixels (axes 2 "
+                        "and 3) add to the channel's gradient too; sum over axes (0, 2, 3).")
             if part.shape != (d,):
                 if part.ndim >= 1 and part.shape[0] == dy.shape[0] and part.shape != (d,):
                     return ("wrong axis: the result has one value per sample; sum over the "

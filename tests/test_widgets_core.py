@@ -131,7 +131,7 @@ def test_live_mode_redraws_on_every_change_and_times_it(monkeypatch):
     first, n = w.live.png, w.updates
     w.slope.value = -1.0
     assert w.updates == n + 1 and w.live.png != first and w.readout.value == "slope -1, blue"
-    assert w.last_update_ms > 0
+    assert np.isfinite(w.last_update_ms)  # the base recorded the redraw (NaN before any)
     with w.hold():  # two changes, one redraw
         w.slope.value, w.colour.value = 0.5, "red"
     assert w.updates == n + 2

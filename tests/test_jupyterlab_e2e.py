@@ -2,7 +2,10 @@
 
 One JupyterLab server (started from this Python environment on 127.0.0.1 with a random port
 and token, serving a temporary copy of ``notebooks/``) and one headless Debian Chromium driven
-by Playwright serve the whole session; each notebook gets a fresh page and kernel. Per notebook:
+by Playwright serve the whole module; each notebook gets a fresh page and kernel. The fixtures
+are module-scoped, not session-scoped: an open ``sync_playwright()`` keeps its asyncio loop
+marked as running in the worker's main thread, so a session-scoped one made every later
+browser test on the same xdist worker fail ("Sync API inside the asyncio loop"). Per notebook:
 
 1. open it, run all cells, wait for the kernel to be idle;
 2. assert no cell shows an error (in a cell's output or from the kernel, e.g. raised by a
@@ -154,7 +157,7 @@ def _notebooks() -> list[str]:
     return sorted(p.name for p in NOTEBOOKS_DIR.glob("[0-9]*.ipynb"))
 
 
-# --- Server and browser (one of each per session) ------------------------------------------
+# --- Server and browser (one of each per module) -------------------------------------------
 
 
 def _free_port() -> int:
@@ -272,7 +275,7 @@ class LabServer:
             self._log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sync_playwright_api():
     try:
         from playwright.sync_api import sync_playwright
@@ -283,7 +286,7 @@ def sync_playwright_api():
     return sync_playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory, sync_playwright_api):
     home = tmp_path_factory.mktemp("jupyterlab")
     root = home / "notebooks"
@@ -297,7 +300,7 @@ def lab(tmp_path_factory, sync_playwright_api):
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(sync_playwright_api):
     with sync_playwright_api() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -307,9 +310,9 @@ def browser(sync_playwright_api):
             b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def context(browser):
-    """One context for the session, so JupyterLab's scripts come from the HTTP cache after the
+    """One context for the module, so JupyterLab's scripts come from the HTTP cache after the
     first notebook; each notebook still gets its own page, workspace and kernel."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     try:

@@ -41,7 +41,6 @@ __all__ = [
     "GhostBatchNorm1d",
     "FrozenBatchNorm1d",
     "refresh_frozen_statistics",
-    "batch_noise_summary",
 ]
 
 
@@ -346,27 +345,3 @@ def _check_batch_size(m, n: int, name: str, min_m: int) -> None:
     if not min_m <= m <= n:
         raise ValueError(f"{name}: batch size m must be between {min_m} and {n} "
                          f"(the population size), got {m}")
-
-
-# --------------------------------------------------------------------------- widget compute
-
-def batch_noise_summary(values: np.ndarray, index: int, m: int, n_batches: int = 400, *,
-                        seed: int = 0) -> dict:
-    """Everything the batch-size widget shows for batch size ``m`` (pure and seeded).
-
-    Returns a dict: ``x_hat`` (n_batches,) normalized values of example ``index`` in random
-    batches that contain it; ``means`` and ``variances`` (n_batches,) statistics of random
-    batches; ``spread_x_hat``, ``spread_mean``, ``spread_var`` (standard deviations across
-    batches); ``sigma`` and ``var`` of the whole population; ``pred_mean`` = sigma / sqrt(m).
-    """
-    rng = np.random.default_rng(seed)
-    values = _as_1d_float(values, "batch_noise_summary")
-    x_hat = normalized_value_samples(values, index, m, n_batches, rng=rng)
-    means, variances = sample_batch_statistics(values, m, n_batches, rng=rng)
-    sigma = float(values.std())
-    return {
-        "m": int(m), "x_hat": x_hat, "means": means, "variances": variances,
-        "spread_x_hat": float(x_hat.std()), "spread_mean": float(means.std()),
-        "spread_var": float(variances.std()), "sigma": sigma, "var": sigma ** 2,
-        "mean": float(values.mean()), "pred_mean": sigma / np.sqrt(m),
-    }

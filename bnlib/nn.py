@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 from ._validation import NonFiniteError, as_float_array, raise_non_finite
+from ._module import Module
 from .batchnorm import BatchNorm1d
 
 __all__ = [
@@ -44,57 +45,6 @@ __all__ = [
     "unit_percentiles",
     "precise_bn",
 ]
-
-
-class Module:
-    """Base class: a layer with ``forward``/``__call__``, ``backward``, a ``training`` flag and
-    (possibly empty) aligned ``parameters()``/``gradients()`` lists."""
-
-    training = True
-
-    def __call__(self, x):
-        return self.forward(x)
-
-    def forward(self, x):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def backward(self, dout):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def train(self, mode: bool = True):
-        """Switch to training mode (``mode=False``: eval mode). Returns self."""
-        self.training = bool(mode)
-        return self
-
-    def eval(self):
-        """Switch to evaluation mode. Returns self."""
-        return self.train(False)
-
-    def parameters(self) -> list:
-        """The parameter arrays (updated in place by an optimizer)."""
-        return []
-
-    def gradients(self) -> list:
-        """Gradients from the last backward pass, aligned with :meth:`parameters`."""
-        return []
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-    def _saved(self, name: str):
-        value = getattr(self, name, None)
-        if value is None:
-            raise RuntimeError(f"{type(self).__name__}.backward: call forward(x) before "
-                               f"backward(dout)")
-        return value
-
-    def _check_dout(self, dout, shape):
-        func = f"{type(self).__name__}.backward"
-        d = as_float_array(dout, func, "dout", shape, ndim=len(shape))
-        if d.shape != shape:
-            raise ValueError(f"{func}: dout has shape {d.shape}; expected shape {shape} (the "
-                             f"shape of the forward output)")
-        return d
 
 
 def _check_batch(x, func: str, n_features: int) -> np.ndarray:

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .batchnorm import BatchNorm1d, batchnorm_backward, batchnorm_forward, update_running_stats
+from .batchnorm import BatchNorm1d, batchnorm_backward, batchnorm_forward
 
 __all__ = [
     "hidden_unit_population",
@@ -247,12 +247,6 @@ class GhostBatchNorm1d(BatchNorm1d):
         if self.affine:
             self.dgamma, self.dbeta = dgamma, dbeta
         return dx
-
-    def _update_running(self, mean, var_unbiased):
-        self.num_batches_tracked += 1
-        momentum = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
-        self.running_mean, self.running_var = update_running_stats(
-            self.running_mean, self.running_var, mean, var_unbiased, momentum)
 
 
 # --------------------------------------------------------------------------- frozen BN

@@ -1,10 +1,39 @@
-"""The module base class shared by :mod:`bnlib.nn` and :mod:`bnlib.batchnorm` (public as
-``bnlib.nn.Module``; it lives here so that batchnorm.py need not import nn.py)."""
+"""The module base class shared by :mod:`bnlib.nn` and :mod:`bnlib.batchnorm`, and the one
+"run in a mode, then restore it" context manager (public as ``bnlib.nn.Module``,
+``bnlib.nn.eval_mode``, ``bnlib.nn.train_mode``; they live here so that batchnorm.py and
+practice.py need not import nn.py)."""
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 from ._validation import as_float_array
 
-__all__ = ["Module"]
+__all__ = ["Module", "eval_mode", "train_mode"]
+
+
+@contextmanager
+def _in_mode(model, training: bool):
+    was_training = getattr(model, "training", True)
+    model.train(training)
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def eval_mode(model):
+    """``with eval_mode(model):`` runs the block with ``model`` in eval mode (BN uses its
+    running statistics) and restores the mode it was in, also after an exception. Like
+    ``model.eval()`` + ``model.train(was_training)``; PyTorch has no such helper (its
+    ``torch.no_grad`` is about gradients, not the mode)."""
+    return _in_mode(model, False)
+
+
+def train_mode(model):
+    """``with train_mode(model):`` the same in training mode (BN uses batch statistics and
+    updates its running statistics: see :func:`bnlib.practice.kept_running_statistics` to keep
+    them)."""
+    return _in_mode(model, True)
 
 
 class Module:

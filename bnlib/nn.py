@@ -26,8 +26,9 @@ from typing import Callable
 import numpy as np
 
 from ._validation import NonFiniteError, as_float_array, raise_non_finite
-from ._module import Module
+from ._module import Module, eval_mode, train_mode
 from .batchnorm import BatchNorm1d
+from .practice import recompute_bn_statistics
 
 __all__ = [
     "Module",
@@ -44,6 +45,8 @@ __all__ = [
     "train",
     "unit_percentiles",
     "precise_bn",
+    "eval_mode",
+    "train_mode",
 ]
 
 
@@ -370,13 +373,8 @@ def accuracy(model, x, y) -> float:
     it was in before.
     """
     y = np.asarray(y)
-    was_training = getattr(model, "training", True)
-    model.eval()
-    try:
-        with np.errstate(over="ignore", invalid="ignore"), _one_blas_thread():
-            logits = model(x)
-    finally:
-        model.train(was_training)
+    with eval_mode(model), np.errstate(over="ignore", invalid="ignore"), _one_blas_thread():
+        logits = model(x)
     if np.shape(logits)[0] != y.shape[0]:
         raise ValueError(f"accuracy: y has shape {y.shape} but the model gave {np.shape(logits)[0]} "
                          f"predictions; expected y of shape ({np.shape(logits)[0]},)")
@@ -504,11 +502,8 @@ def _log(hist, model, step, loss, x_train, y_train, x_test, y_test, record):
     hist["train_acc"].append(accuracy(model, x_train, y_train))
     hist["test_acc"].append(float("nan") if x_test is None else accuracy(model, x_test, y_test))
     if record is not None:
-        model.eval()
-        try:
+        with eval_mode(model):
             values = record(model, step)
-        finally:
-            model.train()
         for key, value in dict(values).items():
             hist.setdefault(key, []).append(value)
 
@@ -521,14 +516,11 @@ def unit_percentiles(model, x, layer, unit, q=(15, 50, 85)) -> np.ndarray:
     Returns an array of len(q): by default the 15th, 50th and 85th percentiles, as in
     Ioffe & Szegedy (2015), Figure 1(b, c).
     """
-    was_training = model.training
-    model.eval()
     try:
-        with _one_blas_thread():
+        with eval_mode(model), _one_blas_thread():
             model.forward(x, keep=True)
         acts = model.activations[layer]
     finally:
-        model.train(was_training)
         model.activations = []
     if not 0 <= unit < acts.shape[1]:
         raise ValueError(f"unit_percentiles: unit is {unit}; layer {layer} has output shape "
@@ -664,19 +656,8 @@ def precise_bn(model, x):
     model's current weights, each BatchNorm1d gets the mean and the unbiased variance of its
     input over all rows of x, as in Algorithm 2 of Ioffe & Szegedy (2015). Layers are
     treated in order, so a later layer sees the earlier layers already fixed (eval mode).
-    Modifies the model in place (its mode is restored) and returns it.
+    Modifies the model in place (its mode is restored) and returns it. The same as
+    ``bnlib.practice.recompute_bn_statistics(model, x, statistics="whole_set")``, the one
+    precise-BN function (its default averages per-batch statistics instead).
     """
-    from .batchnorm import BatchNorm1d
-
-    was_training = model.training
-    model.eval()
-    try:
-        for i, m in enumerate(model):
-            if isinstance(m, BatchNorm1d):
-                inputs = model[:i](x) if i else np.asarray(x, dtype=float)
-                m.running_mean = inputs.mean(axis=0)
-                m.running_var = inputs.var(axis=0, ddof=1)
-    finally:
-        model.train(was_training)
-        model.activations = []
-    return model
+    return recompute_bn_statistics(model, x, statistics="whole_set")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -192,8 +192,3 @@ def check_choice(answer: Any, correct: str, feedback: Mapping[str, str]) -> Feed
     return Feedback(key == correct.upper(),
                     ("Correct: " if key == correct.upper() else "Not yet: ") + f"you chose {key}.",
                     [feedback[key]])
-
-
-def all_pass(results: Iterable[Feedback]) -> bool:
-    """True when every feedback in ``results`` is correct."""
-    return all(r.correct for r in results)

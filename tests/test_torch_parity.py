@@ -172,6 +172,16 @@ def torch_grad(fn, *arrays, dy):
     return out.detach().numpy(), [t.grad.numpy() for t in ts]
 
 
+def forward_backward_close(ours, theirs, x, dy):
+    """ours(x) and ours.backward(dy) agree with the torch module's output and input gradient."""
+    y, dx = ours(x), ours.backward(dy)
+    xt = torch.tensor(x, requires_grad=True)
+    yt = theirs(xt)
+    yt.backward(torch.from_numpy(dy))
+    close(y, yt)
+    close(dx, xt.grad)
+
+
 @pytest.mark.parametrize("ours_cls, theirs", [(ReLU, torch.relu), (Sigmoid, torch.sigmoid),
                                               (Tanh, torch.tanh)])
 def test_activations_match_torch_forward_and_backward(ours_cls, theirs):
@@ -243,13 +253,7 @@ def test_batchnorm_eval_backward_and_affine_false_match_torch(cls, torch_cls, sh
         theirs(torch.from_numpy(x))
     ours.eval()
     theirs.eval()
-    x, dy = rng.normal(1.0, 2.0, shape), rng.normal(size=shape)
-    y, dx = ours(x), ours.backward(dy)
-    xt = torch.tensor(x, requires_grad=True)
-    yt = theirs(xt)
-    yt.backward(torch.from_numpy(dy))
-    close(y, yt)
-    close(dx, xt.grad)
+    forward_backward_close(ours, theirs, rng.normal(1.0, 2.0, shape), rng.normal(size=shape))
     if affine:
         close(ours.dgamma, theirs.weight.grad)
         close(ours.dbeta, theirs.bias.grad)
@@ -273,13 +277,7 @@ def test_mlp_matches_the_same_torch_sequential(bn):
         else:
             layers.append(torch.nn.Sigmoid())
     theirs = torch.nn.Sequential(*layers)
-    x, dy = rng.normal(size=(8, 5)), rng.normal(size=(8, 3))
-    y, dx = ours(x), ours.backward(dy)
-    xt = torch.tensor(x, requires_grad=True)
-    yt = theirs(xt)
-    yt.backward(torch.from_numpy(dy))
-    close(y, yt)
-    close(dx, xt.grad)
+    forward_backward_close(ours, theirs, rng.normal(size=(8, 5)), rng.normal(size=(8, 3)))
     ours_grads = ours.gradients()
     theirs_grads = [p.grad.numpy() for p in theirs.parameters()]
     assert len(ours_grads) == len(theirs_grads)

@@ -19,6 +19,7 @@ __all__ = [
     "check_number",
     "check_choice",
     "describe_array",
+    "answer_array",
 ]
 
 
@@ -192,3 +193,12 @@ def check_choice(answer: Any, correct: str, feedback: Mapping[str, str]) -> Feed
     return Feedback(key == correct.upper(),
                     ("Correct: " if key == correct.upper() else "Not yet: ") + f"you chose {key}.",
                     [feedback[key]])
+
+
+def answer_array(got) -> np.ndarray | None:
+    """A learner's answer as a float array, or None when it is not array-like (the checker
+    reports that itself; a diagnosis then has nothing to add)."""
+    try:
+        return np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return None

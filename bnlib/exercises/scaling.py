@@ -10,7 +10,7 @@ import textwrap
 
 import numpy as np
 
-from ._core import Case, Feedback, check_cases, check_choice
+from ._core import Case, Feedback, answer_array, check_cases, check_choice
 
 __all__ = [
     "wrap_feedback",
@@ -82,9 +82,8 @@ def _diagnose(case: Case, got) -> str | None:
     """Name the typical mistakes of min-max scaling."""
     x_train = np.asarray(case.args[0], dtype=float)
     x = np.asarray(case.args[1], dtype=float)
-    try:
-        g = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
+    g = answer_array(got)
+    if g is None:
         return None
     expected = np.asarray(case.expected)
     if g.shape != expected.shape:

@@ -82,7 +82,7 @@ def sigmoid_input(model, x) -> np.ndarray:
 
 
 def fit_digits(model, *, lr: float, seed: int, steps: int, batch_size: int = 60,
-               eval_every: int = 50, record=None) -> "nn.History":
+               eval_every: int = 50, record=None):
     """Train ``model`` (a digits MLP, e.g. from :func:`build_model`) on the digits split with
     plain SGD; returns its :class:`~bnlib.nn.History` (``history.diverged`` marks a
     divergence). ``record(model, step)`` is :func:`bnlib.nn.train`'s callback, called at every

@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 
 from bnlib import gd  # noqa: E402
 from bnlib.data import rental_bikes  # noqa: E402
-from bnlib.exercises.scaling import SQUEEZE_BAND, squeeze_threshold  # noqa: E402
+from bnlib.exercises.scaling import SQUEEZE_BAND, format_share, squeeze_threshold  # noqa: E402
 from bnlib.scaling import minmax_scale  # noqa: E402
 from bnlib.scaling import outlier_effect, scale_to_range  # noqa: E402
 from bnlib.widgets.scaling import outlier_explorer, range_explorer  # noqa: E402
@@ -88,8 +88,11 @@ def test_outlier_widget_follows_its_slider_and_checks(bikes):
     assert np.isclose(w.effect.fraction, outlier_effect(x[:, 1], 100_000, 4).fraction)
     offsets = w.live.axes[1].collections[0].get_offsets()
     assert np.allclose(offsets[:, 0], w.effect.scaled)
-    assert f"{w.effect.fraction:.0%}" in w.live.axes[0].get_title()
-    assert not w.check.run().correct
+    share = format_share(w.effect.fraction)
+    assert f"fill {share} of [0, 1]" in w.live.axes[1].get_title()  # the scaled strip's title
+    assert "fill" not in w.live.axes[0].get_title() and "raw" in w.live.axes[0].get_xlabel()
+    assert f"{share} of [0, 1]" in w.readout.value and "100,000" in w.readout.value
+    assert share in str(w.check.run()) and not w.check.run().correct
     threshold = squeeze_threshold(np.delete(x[:, 1], 4))
     w.outlier.value = int(np.ceil(threshold / 1000) * 1000)
     assert w.check.run().correct

@@ -10,8 +10,9 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
-from ..exercises.scaling import SQUEEZE_BAND, check_outlier_squeeze, squeeze_threshold
-from ..plotting import PALETTE
+from ..exercises.scaling import (SQUEEZE_BAND, check_outlier_squeeze, format_share,
+                                 squeeze_threshold)
+from ..plotting import PALETTE, fmt_number
 from ..scaling import OutlierEffect, nice_ceiling, outlier_effect, scale_to_range
 from ._core import Widget
 
@@ -80,17 +81,21 @@ class OutlierExplorer(Widget):
         colours[self.index] = PALETTE["vermillion"]
         sizes = np.full(self.column.size, 10.0)
         sizes[self.index] = 30.0
+        # The other values' raw range does not move with the outlier: shade it once.
+        raw_ax.axvspan(self.others.min(), self.others.max(), color=PALETTE["sky"], alpha=0.35,
+                       lw=0)
         raw = raw_ax.scatter(self.column, self._jitter, s=sizes, c=list(colours))
         sc = sc_ax.scatter(self.column, self._jitter, s=sizes, c=list(colours))
         band = sc_ax.axvspan(0, 1, color=PALETTE["sky"], alpha=0.35, lw=0)
         raw_ax.set(xlim=(-0.02 * self._max_value, 1.02 * self._max_value), ylim=(-0.5, 0.5),
-                   yticks=[], xlabel=f"raw {self.name}")
+                   yticks=[], xlabel=f"{self.name}, raw (the slider's whole range)",
+                   title=f"raw: the outlier (red) and the other {self.others.size} values "
+                         f"(shaded: their range)")
         raw_ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # no 1e6 offset
         raw_ax.xaxis.set_major_locator(MaxNLocator(5))
         sc_ax.set(xlim=(-0.02, 1.02), ylim=(-0.5, 0.5), yticks=[],
-                  xlabel="min-max scaled value (unitless, 0 = min, 1 = max)",
-                  title="scaled; shaded: where the other values land")
-        raw_ax.set_title("the other values fill 100% of [0, 1] after scaling")
+                  xlabel="min-max scaled value (unitless: 0 = minimum, 1 = maximum)")
+        sc_ax.set_title("min-max scaled: the other values fill 100.0% of [0, 1]")
         self.live.fig.tight_layout()
         return raw, sc, band
 
@@ -103,12 +108,15 @@ class OutlierExplorer(Widget):
         sc.set_offsets(np.column_stack([effect.scaled, self._jitter]))
         band.set_x(effect.others_lo)
         band.set_width(effect.fraction)
-        self.live.axes[0].set_title(f"the other values fill {effect.fraction:.0%} of [0, 1] "
-                                    f"after scaling")
-        self.readout.value = (f"outlier at {self.outlier.value:,}: the other "
-                              f"{self.others.size} values land in [{effect.others_lo:.3f}, "
-                              f"{effect.others_hi:.3f}], {effect.fraction:.1%} of the range "
-                              f"(target of the exercise: at most {SQUEEZE_BAND:.0%})")
+        share = format_share(effect.fraction, SQUEEZE_BAND)  # the checker's wording
+        self.live.axes[1].set_title(f"min-max scaled: the other values fill {share} of [0, 1]")
+        unit = " " + self.name.rsplit(" (", 1)[1].rstrip(")") if " (" in self.name else ""
+        self.readout.value = (f"outlier at {self.outlier.value:,}{unit}: the other "
+                              f"{self.others.size} values land in "
+                              f"[{fmt_number(effect.others_lo, '.3f')}, "
+                              f"{fmt_number(effect.others_hi, '.3f')}], "
+                              f"<b>{share} of [0, 1]</b> "
+                              f"(the exercise's target: at most {SQUEEZE_BAND:.0%})")
         return effect
 
 
@@ -167,9 +175,10 @@ class RangeExplorer(Widget):
         self._points.set_offsets(scaled)
         self._box.set_data([a, b, b, a, a], [a, a, b, b, a])
         self.live.axes.set_title(f"both features now span [{a:g}, {b:g}]")
-        self.readout.value = (f"{self.names[0]}: [{scaled[:, 0].min():.2f}, "
-                              f"{scaled[:, 0].max():.2f}] &nbsp;|&nbsp; {self.names[1]}: "
-                              f"[{scaled[:, 1].min():.2f}, {scaled[:, 1].max():.2f}]")
+        lo, hi = scaled.min(axis=0), scaled.max(axis=0)
+        self.readout.value = (f"{self.names[0]}: [{fmt_number(lo[0])}, {fmt_number(hi[0])}]"
+                              f" &nbsp;|&nbsp; {self.names[1]}: "
+                              f"[{fmt_number(lo[1])}, {fmt_number(hi[1])}]")
         return scaled
 
 

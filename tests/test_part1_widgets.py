@@ -14,7 +14,9 @@ from bnlib.exercises.scaling import SQUEEZE_BAND, format_share, squeeze_threshol
 from bnlib.scaling import minmax_scale  # noqa: E402
 from bnlib.scaling import outlier_effect, scale_to_range  # noqa: E402
 from bnlib.widgets.scaling import outlier_explorer, range_explorer  # noqa: E402
-from bnlib.widgets.standardization import describe_run, gd_explorer, view_window  # noqa: E402
+from bnlib.widgets._core import frames_of  # noqa: E402
+from bnlib.widgets.standardization import (describe_run, gd_explorer, slider_lr,  # noqa: E402
+                                           view_window)
 
 
 @pytest.fixture(scope="module")
@@ -110,16 +112,48 @@ def test_range_widget_follows_its_slider(bikes):
 
 def test_gd_widget_redraws_the_path_and_keeps_contours_when_only_lr_moves():
     w = gd_explorer(ratio=10, lr=0.01)
-    contours_before = list(w.live.axes.collections)
+    contour_ax, loss_ax = w.live.axes
+    contours_before = list(contour_ax.collections)
     w.lr.value = 0.019
     assert w.run.steps == gd.explore(10, 0.019).steps
     line = w._line
     assert np.allclose(line.get_xydata(), w.run.path[:401])
-    assert list(w.live.axes.collections) == contours_before  # not redrawn
+    assert list(contour_ax.collections) == contours_before  # not redrawn
     assert f"{w.run.steps} steps" in w._outcome.get_text()
+    # the loss panel shows the same run's excess loss, step by step
+    steps, excess = loss_ax.lines[0].get_data()
+    assert np.allclose(excess, w.run.losses - w.run.problem.loss_star)
+    assert steps[-1] == w.run.steps and loss_ax.get_yscale() == "log"
     w.ratio.value = 4
-    assert list(w.live.axes.collections) != contours_before  # new problem, new contours
+    assert list(contour_ax.collections) != contours_before  # new problem, new contours
     assert "condition number" in w.readout.value
+    assert "narrow feature" in contour_ax.get_xlabel()
+    w.standardize.value = True  # the axes no longer speak of a narrow and a wide feature
+    assert "standardized" in contour_ax.get_xlabel() + contour_ax.get_ylabel()
+    assert "narrow" not in contour_ax.get_xlabel() and "wide" not in contour_ax.get_ylabel()
+    assert "standardized features" in w.readout.value and "&times; the limit" in w.readout.value
+
+
+def test_gd_widget_grid_holds_every_setting_the_walkthrough_asks_for():
+    """Chapter 2's "try this" list and exercise: lr 0.01 at ratios 1-20 (14 converges, 15
+    diverges), just below and above the limit at ratios 8, 10 and 20, lr 0.5 to 1.5
+    standardized. The web book can only show what the grids hold."""
+    w = gd_explorer(ratio=10, lr=0.01)
+    grids = {c.widget.description: c.grid for c in w._controls}
+    lrs, ratios = grids["learning rate"], grids["spread ratio"]
+    assert {1, 2, 8, 10, 14, 15, 20} <= set(ratios)
+    assert grids["standardize"] == [False, True]
+    assert 0.01 in lrs
+    for ratio in (8, 10, 20):
+        limit = gd.make_problem(ratio).lr_limit
+        below, above = slider_lr(0.95 * limit), slider_lr(1.05 * limit)
+        assert below in lrs and above in lrs, ratio
+        assert not gd.explore(ratio, below).diverged and gd.explore(ratio, above).diverged
+    standardized = [lr for lr in lrs if 0.45 <= lr <= 1.55]
+    assert len(standardized) >= 5 and min(standardized) < 0.55 and max(standardized) > 1.45
+    assert all(slider_lr(lr) == lr for lr in lrs)  # positions the live slider can take
+    assert frames_of(w) <= 240  # the page budget (about 12 KB per frame)
+    w.close()
 
 
 def test_gd_widget_standardize_makes_the_ratio_irrelevant():

@@ -233,3 +233,34 @@ def test_close_closes_every_widget_of_an_instance(bikes):
         assert len(_open_widgets(w.widget)) >= 4
         w.close()
         assert _open_widgets(w.widget) == [] and w.live.output.comm is None
+
+
+# ------------------------------------------------------------------ distance shares
+
+def test_scaled_shares_follow_the_variances_and_match_the_pairwise_definition(bikes):
+    x, _ = bikes
+    from bnlib.scaling import distance_shares, scaled_shares
+    for name in ("raw", "min-max", "z-scores", "robust"):
+        r = scaled_shares(x, name)
+        assert np.allclose(r.shares, distance_shares(r.scaled))  # pair by pair
+        assert np.allclose(r.shares, r.variances / r.variances.sum())
+    assert np.allclose(scaled_shares(x, "z-scores").shares, 0.5)
+    assert scaled_shares(x, "min-max").shares[0] > 0.7  # equal ranges, unequal shares
+    with pytest.raises(ValueError, match="scaling must be one of"):
+        scaled_shares(x, "log")
+
+
+def test_share_widget_follows_its_toggles(bikes):
+    from bnlib.data import phones
+    from bnlib.scaling import scaled_shares
+    from bnlib.widgets.scaling import share_explorer
+    tables = {"phones": phones(n=120, seed=0), "bikes": bikes}
+    w = share_explorer(tables)
+    assert w.table.value == "phones" and w.scaling.value == "min-max"
+    assert np.allclose([b.get_width() for b in w._bars], w.result.shares)
+    w.table.value, w.scaling.value = "bikes", "robust"
+    expected = scaled_shares(bikes[0], "robust").shares
+    assert np.allclose([b.get_width() for b in w._bars], expected)
+    assert f"{expected[0]:.1%}" in w.readout.value and "age" in w._labels[0].get_text()
+    assert "-0.0" not in w.readout.value
+    w.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator, NullLocator
 
 from ..exercises.standardization import LARGEST_LR_RATIO, check_largest_lr
 from ..gd import GDRun, explore, loss_grid, make_problem
@@ -163,8 +163,14 @@ class GDExplorer(Widget):
         ax.text(0.98, 1.4e-3, "target: within 0.001 of the minimum", fontsize=8,
                 transform=ax.get_yaxis_transform(), ha="right", va="bottom")
         ax.set_yscale("log")
-        ax.set(ylim=(1e-4, 1e3), yticks=[1e-4, 1e-2, 1e0, 1e2], xlim=(0, 100), xlabel="step",
+        ax.set(ylim=(1e-4, 1e3), xlim=(0, 100), xlabel="step",
                ylabel="L(w) - L(w*), log scale", title="excess loss at each step")
+        # Fixed plain tick labels and no minor ticks: log-axis mathtext labels would make
+        # every redraw several times slower.
+        ax.yaxis.set_major_locator(FixedLocator([1e-4, 1e-2, 1e0, 1e2]))
+        ax.yaxis.set_major_formatter(FixedFormatter(["0.0001", "0.01", "1", "100"]))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
         return line
 
     def update(self) -> GDRun:

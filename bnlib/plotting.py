@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import matplotlib as mpl
 
-__all__ = ["PALETTE", "COLORS", "use_style"]
+__all__ = ["PALETTE", "COLORS", "use_style", "fmt_number"]
 
 PALETTE = {
     "blue": "#0072B2",
@@ -41,3 +41,16 @@ def use_style() -> None:
             "legend.frameon": False,
         }
     )
+
+
+def fmt_number(value: float, spec: str = ".2f") -> str:
+    """``format(value, spec)`` for a readout, title or label, but never "-0.00".
+
+    A value that rounds to zero prints without its sign: ``fmt_number(-0.001)`` is "0.00",
+    ``fmt_number(-1e-17, ".1%")`` is "0.0%". Any other value is formatted as ``format`` does.
+    """
+    text = format(value, spec)
+    if "-" in text and not any(ch in "123456789" for ch in text):
+        pad = " " if text.startswith(" ") else ""  # keep a right-aligned width
+        return pad + text.replace("-", "", 1)
+    return text

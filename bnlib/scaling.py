@@ -383,3 +383,34 @@ def scale_to_range(x: np.ndarray, a: float, b: float) -> np.ndarray:
     a range slider can produce.
     """
     return a + minmax_scale(x) * (b - a)
+
+
+#: The scalings the distance-share widget of chapter 1 compares, by name.
+SCALINGS = {"raw": lambda x: np.asarray(x, dtype=float), "min-max": minmax_scale,
+            "z-scores": standardize, "robust": robust_scale}
+
+__all__ += ["SCALINGS", "ScaledShares", "scaled_shares"]
+
+
+@dataclass(frozen=True)
+class ScaledShares:
+    """What one scaling does to each feature's share of the squared distances.
+
+    scaling: its name (a key of :data:`SCALINGS`). scaled: (N, D) the scaled data.
+    variances: (D,) of the scaled columns. shares: (D,), :func:`variance_shares` of them.
+    """
+
+    scaling: str
+    scaled: np.ndarray
+    variances: np.ndarray
+    shares: np.ndarray
+
+
+def scaled_shares(x, scaling: str) -> ScaledShares:
+    """Scale ``x`` (N, D) with the named scaling, then measure each column's share of the
+    squared Euclidean distances between rows (proportional to its variance)."""
+    if scaling not in SCALINGS:
+        raise ValueError(f"scaled_shares: scaling must be one of {', '.join(SCALINGS)}, "
+                         f"got {scaling!r}")
+    scaled, _ = _as_2d(SCALINGS[scaling](x), "scaled_shares")
+    return ScaledShares(scaling, scaled, scaled.var(axis=0), variance_shares(scaled))

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from bnlib.exercises.intro import check_intro_modes, check_standardize_widget, check_zscore
+from bnlib.plotting import fmt_number
 from bnlib.widgets.intro import standardize_explorer, standardize_sample
 
 
@@ -91,7 +92,7 @@ def test_explorer_sliders_drive_the_readout_and_the_check():
     explorer = standardize_explorer(seed=0)
     assert not explorer.check.run().correct
     explorer.center.value, explorer.spread.value = -5.0, 4.0
-    assert "z-scores: mean 0.00, std 1.00" in explorer.readout.value.replace("-0.00", "0.00")
+    assert "z-scores: mean 0.00, std 1.00" in explorer.readout.value
     assert explorer.check.run().correct
     assert "Correct" in explorer.check.result.value
 
@@ -114,3 +115,22 @@ def test_check_intro_modes_asks_for_a_letter(answer):
     feedback = check_intro_modes(answer)
     assert not feedback.correct
     assert "choose" in feedback.title or "one of" in feedback.title, str(feedback)
+
+
+@pytest.mark.parametrize("value, spec, text", [(-0.001, ".2f", "0.00"), (-1e-17, ".1%", "0.0%"),
+                                               (-0.004, "6.2f", "  0.00"), (-0.5, ".2f", "-0.50"),
+                                               (-1e-20, ".2e", "-1.00e-20"), (2.0, ".1f", "2.0")])
+def test_fmt_number_never_prints_a_negative_zero(value, spec, text):
+    assert fmt_number(value, spec) == text
+
+
+def test_explorer_readout_never_shows_a_negative_zero():
+    explorer = standardize_explorer(seed=0)
+    seen = []
+    for center in (-10.0, -5.0, -2.0, 0.0, 3.0, 10.0):
+        for spread in (0.5, 2.0, 6.0):
+            explorer.center.value, explorer.spread.value = center, spread
+            seen.append(explorer.readout.value)
+    explorer.close()
+    assert not any("-0.00" in text for text in seen), [t for t in seen if "-0.00" in t]
+    assert all("z-scores: mean 0.00, std 1.00" in text for text in seen)

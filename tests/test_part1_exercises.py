@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bnlib.exercises.scaling import (LEAKAGE_OPTIONS, SQUEEZE_BAND, check_leakage,
-                                     check_minmax, check_outlier_squeeze, format_share,
-                                     squeeze_threshold)
+from bnlib.exercises.scaling import (LEAKAGE_OPTIONS, SCALER_OPTIONS, SQUEEZE_BAND,
+                                     check_choose_scaler, check_leakage, check_minmax,
+                                     check_outlier_squeeze, format_share, squeeze_threshold)
 from bnlib.exercises.standardization import (FASTEST_LR_QUESTION, check_fastest_lr,
                                              check_largest_lr, check_standard_scaler,
                                              largest_lr_target)
@@ -367,4 +367,31 @@ def test_notebook_lists_the_leakage_options_the_checker_explains():
                     .read_text(encoding="utf-8"))
     text_cells = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     for key, option in LEAKAGE_OPTIONS.items():
+        assert f"**{key}.** {option}" in text_cells, key
+
+
+@pytest.mark.parametrize("answer, correct, word", [
+    ("C", True, "maxabsscaler"), ("c", True, "known, hard bounds"), (" C ", True, "log"),
+    ("A", False, "non-zero"), ("B", False, "sparsity"), ("D", False, "linear map after"),
+    (None, False, "one of a, b, c, d"), ("E", False, "one of"),
+])
+def test_choose_scaler_question_explains_every_option(answer, correct, word):
+    feedback = check_choose_scaler(answer)
+    assert feedback.correct is correct and word in text(feedback)
+
+
+def test_choose_scaler_options_are_alike_and_the_answer_is_neither_b_nor_the_longest():
+    lengths = {k: len(v) for k, v in SCALER_OPTIONS.items()}
+    assert max(lengths.values()) < 1.3 * min(lengths.values())
+    assert check_choose_scaler("C").correct and lengths["C"] < max(lengths.values())
+    assert not any(check_choose_scaler(k).correct for k in "ABD")
+
+
+def test_notebook_lists_the_scaler_options_the_checker_explains():
+    import json
+    from pathlib import Path
+    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "01_min_max_scaling.ipynb")
+                    .read_text(encoding="utf-8"))
+    text_cells = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    for key, option in SCALER_OPTIONS.items():
         assert f"**{key}.** {option}" in text_cells, key

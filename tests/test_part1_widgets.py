@@ -10,11 +10,13 @@ import pytest  # noqa: E402
 
 from bnlib import gd  # noqa: E402
 from bnlib.data import rental_bikes  # noqa: E402
-from bnlib.exercises.scaling import SQUEEZE_BAND, squeeze_threshold  # noqa: E402
+from bnlib.exercises.scaling import SQUEEZE_BAND, format_share, squeeze_threshold  # noqa: E402
 from bnlib.scaling import minmax_scale  # noqa: E402
 from bnlib.scaling import outlier_effect, scale_to_range  # noqa: E402
 from bnlib.widgets.scaling import outlier_explorer, range_explorer  # noqa: E402
-from bnlib.widgets.standardization import describe_run, gd_explorer, view_window  # noqa: E402
+from bnlib.widgets._core import frames_of  # noqa: E402
+from bnlib.widgets.standardization import (describe_run, gd_explorer, slider_lr,  # noqa: E402
+                                           view_window)
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +90,11 @@ def test_outlier_widget_follows_its_slider_and_checks(bikes):
     assert np.isclose(w.effect.fraction, outlier_effect(x[:, 1], 100_000, 4).fraction)
     offsets = w.live.axes[1].collections[0].get_offsets()
     assert np.allclose(offsets[:, 0], w.effect.scaled)
-    assert f"{w.effect.fraction:.0%}" in w.live.axes[0].get_title()
-    assert not w.check.run().correct
+    share = format_share(w.effect.fraction)
+    assert f"fill {share} of [0, 1]" in w.live.axes[1].get_title()  # the scaled strip's title
+    assert "fill" not in w.live.axes[0].get_title() and "raw" in w.live.axes[0].get_xlabel()
+    assert f"{share} of [0, 1]" in w.readout.value and "100,000" in w.readout.value
+    assert share in str(w.check.run()) and not w.check.run().correct
     threshold = squeeze_threshold(np.delete(x[:, 1], 4))
     w.outlier.value = int(np.ceil(threshold / 1000) * 1000)
     assert w.check.run().correct
@@ -107,16 +112,48 @@ def test_range_widget_follows_its_slider(bikes):
 
 def test_gd_widget_redraws_the_path_and_keeps_contours_when_only_lr_moves():
     w = gd_explorer(ratio=10, lr=0.01)
-    contours_before = list(w.live.axes.collections)
+    contour_ax, loss_ax = w.live.axes
+    contours_before = list(contour_ax.collections)
     w.lr.value = 0.019
     assert w.run.steps == gd.explore(10, 0.019).steps
     line = w._line
     assert np.allclose(line.get_xydata(), w.run.path[:401])
-    assert list(w.live.axes.collections) == contours_before  # not redrawn
+    assert list(contour_ax.collections) == contours_before  # not redrawn
     assert f"{w.run.steps} steps" in w._outcome.get_text()
+    # the loss panel shows the same run's excess loss, step by step
+    steps, excess = loss_ax.lines[0].get_data()
+    assert np.allclose(excess, w.run.losses - w.run.problem.loss_star)
+    assert steps[-1] == w.run.steps and loss_ax.get_yscale() == "log"
     w.ratio.value = 4
-    assert list(w.live.axes.collections) != contours_before  # new problem, new contours
+    assert list(contour_ax.collections) != contours_before  # new problem, new contours
     assert "condition number" in w.readout.value
+    assert "narrow feature" in contour_ax.get_xlabel()
+    w.standardize.value = True  # the axes no longer speak of a narrow and a wide feature
+    assert "standardized" in contour_ax.get_xlabel() + contour_ax.get_ylabel()
+    assert "narrow" not in contour_ax.get_xlabel() and "wide" not in contour_ax.get_ylabel()
+    assert "standardized features" in w.readout.value and "&times; the limit" in w.readout.value
+
+
+def test_gd_widget_grid_holds_every_setting_the_walkthrough_asks_for():
+    """Chapter 2's "try this" list and exercise: lr 0.01 at ratios 1-20 (14 converges, 15
+    diverges), just below and above the limit at ratios 8, 10 and 20, lr 0.5 to 1.5
+    standardized. The web book can only show what the grids hold."""
+    w = gd_explorer(ratio=10, lr=0.01)
+    grids = {c.widget.description: c.grid for c in w._controls}
+    lrs, ratios = grids["learning rate"], grids["spread ratio"]
+    assert {1, 2, 8, 10, 14, 15, 20} <= set(ratios)
+    assert grids["standardize"] == [False, True]
+    assert 0.01 in lrs
+    for ratio in (8, 10, 20):
+        limit = gd.make_problem(ratio).lr_limit
+        below, above = slider_lr(0.95 * limit), slider_lr(1.05 * limit)
+        assert below in lrs and above in lrs, ratio
+        assert not gd.explore(ratio, below).diverged and gd.explore(ratio, above).diverged
+    standardized = [lr for lr in lrs if 0.45 <= lr <= 1.55]
+    assert len(standardized) >= 5 and min(standardized) < 0.55 and max(standardized) > 1.45
+    assert all(slider_lr(lr) == lr for lr in lrs)  # positions the live slider can take
+    assert frames_of(w) <= 240  # the page budget (about 12 KB per frame)
+    w.close()
 
 
 def test_gd_widget_standardize_makes_the_ratio_irrelevant():
@@ -196,3 +233,34 @@ def test_close_closes_every_widget_of_an_instance(bikes):
         assert len(_open_widgets(w.widget)) >= 4
         w.close()
         assert _open_widgets(w.widget) == [] and w.live.output.comm is None
+
+
+# ------------------------------------------------------------------ distance shares
+
+def test_scaled_shares_follow_the_variances_and_match_the_pairwise_definition(bikes):
+    x, _ = bikes
+    from bnlib.scaling import distance_shares, scaled_shares
+    for name in ("raw", "min-max", "z-scores", "robust"):
+        r = scaled_shares(x, name)
+        assert np.allclose(r.shares, distance_shares(r.scaled))  # pair by pair
+        assert np.allclose(r.shares, r.variances / r.variances.sum())
+    assert np.allclose(scaled_shares(x, "z-scores").shares, 0.5)
+    assert scaled_shares(x, "min-max").shares[0] > 0.7  # equal ranges, unequal shares
+    with pytest.raises(ValueError, match="scaling must be one of"):
+        scaled_shares(x, "log")
+
+
+def test_share_widget_follows_its_toggles(bikes):
+    from bnlib.data import phones
+    from bnlib.scaling import scaled_shares
+    from bnlib.widgets.scaling import share_explorer
+    tables = {"phones": phones(n=120, seed=0), "bikes": bikes}
+    w = share_explorer(tables)
+    assert w.table.value == "phones" and w.scaling.value == "min-max"
+    assert np.allclose([b.get_width() for b in w._bars], w.result.shares)
+    w.table.value, w.scaling.value = "bikes", "robust"
+    expected = scaled_shares(bikes[0], "robust").shares
+    assert np.allclose([b.get_width() for b in w._bars], expected)
+    assert f"{expected[0]:.1%}" in w.readout.value and "age" in w._labels[0].get_text()
+    assert "-0.0" not in w.readout.value
+    w.close()

@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 
 from bnlib import affine  # noqa: E402
 from bnlib.batchnorm import batchnorm_forward  # noqa: E402
-from bnlib.data import load_digits, rental_bikes  # noqa: E402
+from bnlib.data import load_digits, phones, rental_bikes  # noqa: E402
 from bnlib.experiments.regularization import load_cache  # noqa: E402
 from bnlib.noise import hidden_unit_population  # noqa: E402
 from bnlib.widgets import ChoiceExercise  # noqa: E402
@@ -31,7 +31,7 @@ from bnlib.widgets.gamma_beta import gamma_beta_explorer, training_animator  # n
 from bnlib.widgets.intro import standardize_explorer  # noqa: E402
 from bnlib.widgets.modes import modes_explorer  # noqa: E402
 from bnlib.widgets.noise import batch_noise_explorer, regularization_explorer  # noqa: E402
-from bnlib.widgets.scaling import outlier_explorer, range_explorer  # noqa: E402
+from bnlib.widgets.scaling import outlier_explorer, range_explorer, share_explorer  # noqa: E402
 from bnlib.widgets.standardization import gd_explorer  # noqa: E402
 from bnlib.exercises.gamma_beta import check_affine_false  # noqa: E402
 
@@ -49,6 +49,7 @@ FACTORIES = {
     "standardize": lambda: standardize_explorer(seed=0),
     "outlier": lambda: outlier_explorer(BIKES[0][:, 1], index=4),
     "range": lambda: range_explorer(*BIKES),
+    "shares": lambda: share_explorer({"bikes": BIKES, "phones": phones(n=120, seed=0)}),
     "gd": lambda: gd_explorer(ratio=10, lr=0.01),
     "algorithm": lambda: algorithm_explorer(batch_size=8, offset=3.0, scale=2.0, step=3),
     "modes": lambda: modes_explorer(momentum=0.1, n_batches=30),

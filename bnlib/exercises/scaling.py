@@ -3,6 +3,7 @@
 * :func:`check_minmax`: the learner writes ``minmax(x_train, x)``.
 * :func:`check_leakage`: why must the scaler not be fitted before the train/test split?
 * :func:`check_outlier_squeeze`: widget exercise, find the outlier that squeezes the rest.
+* :func:`check_choose_scaler`: which preprocessing suits pixels, word counts and incomes?
 """
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ __all__ = [
     "squeeze_threshold",
     "format_share",
     "check_outlier_squeeze",
+    "SCALER_OPTIONS",
+    "SCALER_FEEDBACK",
+    "check_choose_scaler",
 ]
 
 
@@ -200,3 +204,45 @@ def _check_outlier_squeeze(outlier, others, band, tolerance) -> Feedback:
                           f"{format_share(spread, band)} of "
                           f"[0, 1]; the threshold is min + (max - min) / {band:g} = "
                           f"{threshold:,.0f}.")
+
+
+#: The options of the choose-a-scaler question, as the notebook shows them (the answer is
+#: "C"). The columns: (1) pixel intensities 0-255, (2) word counts, mostly zeros,
+#: (3) household incomes, positive, with a long right tail.
+SCALER_OPTIONS = {
+    "A": "(1) z-scores, (2) z-scores, (3) z-scores: gradient descent wants mean 0 and "
+         "variance 1 for every input.",
+    "B": "(1) divide by 255, (2) z-scores, (3) min-max scaling to [0, 1] with the training "
+         "set's minimum and maximum.",
+    "C": "(1) divide by 255, (2) divide each column by its largest absolute value, (3) take "
+         "the log, then z-scores.",
+    "D": "(1) min-max with the training minimum and maximum, (2) divide by the largest "
+         "absolute value, (3) robust scaling, then min-max.",
+}
+
+#: Feedback per option of the choose-a-scaler question.
+SCALER_FEEDBACK = {
+    "A": "No: z-scores break the word counts. Subtracting the mean turns every zero count "
+         "into a non-zero value, so a sparse table becomes dense. They also leave the "
+         "incomes' long tail: the richest households inflate the standard deviation and "
+         "squeeze everyone else together. For the pixels they work, but ignore the known "
+         "bounds.",
+    "B": "No: dividing the pixels by 255 is right, but centring the word counts destroys "
+         "their sparsity (every zero becomes -mean / std), and min-max scaling lets the few "
+         "highest incomes set the maximum, so ordinary households land in a sliver near 0, "
+         "as the other bikes did next to the typo.",
+    "C": "Yes: (1) has known, hard bounds, so divide by 255 and new images stay in [0, 1]; "
+         "(2) is sparse, so scale without centring and the zeros stay zeros "
+         "(scikit-learn's MaxAbsScaler); (3) is positive and spans orders of magnitude, so "
+         "the log turns its long right tail into a moderate one, and z-scores then suit "
+         "gradient descent.",
+    "D": "No: robust scaling followed by min-max scaling is just min-max scaling (a linear "
+         "map after a linear map), so the highest incomes set the scale again. For the "
+         "pixels, a training minimum and maximum of, say, 3 and 251 map a new pixel of 255 "
+         "above 1, where the known bounds 0 and 255 would not. The word counts are right.",
+}
+
+
+def check_choose_scaler(answer) -> Feedback:
+    """Which preprocessing suits pixels (0-255), sparse word counts and long-tailed incomes?"""
+    return wrap_feedback(check_choice(answer, "C", SCALER_FEEDBACK))

@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..exercises.intro import check_standardize_widget
-from ..plotting import PALETTE
+from ..plotting import PALETTE, fmt_number
 from ..scaling import SampleStats, standardize_sample
 from ._core import Widget
 
@@ -71,8 +71,9 @@ class StandardizeExplorer(Widget):
             bars.set_data(counts)
             peak = max(peak, counts.max())
         self.live.axes[0].set_ylim(0, 1.1 * peak)
-        self.readout.value = (f"raw: mean {stats.mean:.2f}, std {stats.std:.2f} &nbsp;→&nbsp; "
-                              f"z-scores: mean {stats.z_mean:.2f}, std {stats.z_std:.2f}")
+        self.readout.value = (f"raw: mean {fmt_number(stats.mean)}, std {fmt_number(stats.std)}"
+                              f" &nbsp;→&nbsp; z-scores: mean {fmt_number(stats.z_mean)}, "
+                              f"std {fmt_number(stats.z_std)}")  # never "-0.00"
         return stats
 
 

@@ -1,8 +1,10 @@
-"""Chapter 1 widgets: an outlier that squeezes a min-max scaled column, and the target range.
+"""Chapter 1 widgets: each feature's share of the squared distances under four scalings, an
+outlier that squeezes a min-max scaled column, and the target range.
 
-The computations are the pure functions :func:`bnlib.scaling.outlier_effect` and
-:func:`bnlib.scaling.scale_to_range` (tested in tests/test_part1_widgets.py); the widget
-classes only wire sliders to them and draw one figure each.
+The computations are the pure functions :func:`bnlib.scaling.scaled_shares`,
+:func:`bnlib.scaling.outlier_effect` and :func:`bnlib.scaling.scale_to_range` (tested in
+tests/test_part1_widgets.py); the widget classes only wire controls to them and draw one
+figure each.
 """
 from __future__ import annotations
 
@@ -10,13 +12,16 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
-from ..exercises.scaling import SQUEEZE_BAND, check_outlier_squeeze, squeeze_threshold
-from ..plotting import PALETTE
-from ..scaling import OutlierEffect, nice_ceiling, outlier_effect, scale_to_range
+from ..exercises.scaling import (SQUEEZE_BAND, check_outlier_squeeze, format_share,
+                                 squeeze_threshold)
+from ..plotting import PALETTE, fmt_number
+from ..scaling import (SCALINGS, OutlierEffect, nice_ceiling, outlier_effect, scale_to_range,
+                       scaled_shares)
 from ._core import Widget
 
 __all__ = ["OutlierEffect", "outlier_effect", "nice_ceiling", "scale_to_range", "OutlierExplorer",
-           "outlier_explorer", "RangeExplorer", "range_explorer"]
+           "outlier_explorer", "RangeExplorer", "range_explorer", "ShareExplorer",
+           "share_explorer"]
 
 
 def _bare(name: str) -> str:
@@ -80,17 +85,21 @@ class OutlierExplorer(Widget):
         colours[self.index] = PALETTE["vermillion"]
         sizes = np.full(self.column.size, 10.0)
         sizes[self.index] = 30.0
+        # The other values' raw range does not move with the outlier: shade it once.
+        raw_ax.axvspan(self.others.min(), self.others.max(), color=PALETTE["sky"], alpha=0.35,
+                       lw=0)
         raw = raw_ax.scatter(self.column, self._jitter, s=sizes, c=list(colours))
         sc = sc_ax.scatter(self.column, self._jitter, s=sizes, c=list(colours))
         band = sc_ax.axvspan(0, 1, color=PALETTE["sky"], alpha=0.35, lw=0)
         raw_ax.set(xlim=(-0.02 * self._max_value, 1.02 * self._max_value), ylim=(-0.5, 0.5),
-                   yticks=[], xlabel=f"raw {self.name}")
+                   yticks=[], xlabel=f"{self.name}, raw (the slider's whole range)",
+                   title=f"raw: the outlier (red) and the other {self.others.size} values "
+                         f"(shaded: their range)")
         raw_ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # no 1e6 offset
         raw_ax.xaxis.set_major_locator(MaxNLocator(5))
         sc_ax.set(xlim=(-0.02, 1.02), ylim=(-0.5, 0.5), yticks=[],
-                  xlabel="min-max scaled value (unitless, 0 = min, 1 = max)",
-                  title="scaled; shaded: where the other values land")
-        raw_ax.set_title("the other values fill 100% of [0, 1] after scaling")
+                  xlabel="min-max scaled value (unitless: 0 = minimum, 1 = maximum)")
+        sc_ax.set_title("min-max scaled: the other values fill 100.0% of [0, 1]")
         self.live.fig.tight_layout()
         return raw, sc, band
 
@@ -103,12 +112,15 @@ class OutlierExplorer(Widget):
         sc.set_offsets(np.column_stack([effect.scaled, self._jitter]))
         band.set_x(effect.others_lo)
         band.set_width(effect.fraction)
-        self.live.axes[0].set_title(f"the other values fill {effect.fraction:.0%} of [0, 1] "
-                                    f"after scaling")
-        self.readout.value = (f"outlier at {self.outlier.value:,}: the other "
-                              f"{self.others.size} values land in [{effect.others_lo:.3f}, "
-                              f"{effect.others_hi:.3f}], {effect.fraction:.1%} of the range "
-                              f"(target of the exercise: at most {SQUEEZE_BAND:.0%})")
+        share = format_share(effect.fraction, SQUEEZE_BAND)  # the checker's wording
+        self.live.axes[1].set_title(f"min-max scaled: the other values fill {share} of [0, 1]")
+        unit = " " + self.name.rsplit(" (", 1)[1].rstrip(")") if " (" in self.name else ""
+        self.readout.value = (f"outlier at {self.outlier.value:,}{unit}: the other "
+                              f"{self.others.size} values land in "
+                              f"[{fmt_number(effect.others_lo, '.3f')}, "
+                              f"{fmt_number(effect.others_hi, '.3f')}], "
+                              f"<b>{share} of [0, 1]</b> "
+                              f"(the exercise's target: at most {SQUEEZE_BAND:.0%})")
         return effect
 
 
@@ -167,12 +179,75 @@ class RangeExplorer(Widget):
         self._points.set_offsets(scaled)
         self._box.set_data([a, b, b, a, a], [a, a, b, b, a])
         self.live.axes.set_title(f"both features now span [{a:g}, {b:g}]")
-        self.readout.value = (f"{self.names[0]}: [{scaled[:, 0].min():.2f}, "
-                              f"{scaled[:, 0].max():.2f}] &nbsp;|&nbsp; {self.names[1]}: "
-                              f"[{scaled[:, 1].min():.2f}, {scaled[:, 1].max():.2f}]")
+        lo, hi = scaled.min(axis=0), scaled.max(axis=0)
+        self.readout.value = (f"{self.names[0]}: [{fmt_number(lo[0])}, {fmt_number(hi[0])}]"
+                              f" &nbsp;|&nbsp; {self.names[1]}: "
+                              f"[{fmt_number(lo[1])}, {fmt_number(hi[1])}]")
         return scaled
 
 
 def range_explorer(x: np.ndarray, names: tuple[str, str], **kwargs) -> RangeExplorer:
     """Build the target-range widget for the two columns of x; display its ``.widget``."""
     return RangeExplorer(x, names, **kwargs)
+
+
+class ShareExplorer(Widget):
+    """Two toggles, data set and scaling; bars of each feature's share of the squared
+    distances between all pairs of rows (:func:`bnlib.scaling.scaled_shares`).
+
+    ``tables``: {name: (x (N, 2), feature names)}. Attributes for tests: ``table``,
+    ``scaling`` (ToggleButtons), ``result`` (the last ScaledShares), ``readout``, ``live``,
+    ``widget``. Web book: every table and every scaling (8 frames for two tables).
+    """
+
+    def __init__(self, tables: dict, table: str | None = None, scaling: str = "min-max"):
+        super().__init__()
+        self.tables = {k: (np.asarray(x, dtype=float), tuple(n)) for k, (x, n) in tables.items()}
+        if any(x.ndim != 2 or x.shape[1] != 2 for x, _ in self.tables.values()):
+            raise ValueError("ShareExplorer: every table must have shape (N, 2)")
+        self.table = self.add_control(widgets.ToggleButtons(
+            options=list(self.tables), value=table or next(iter(self.tables)),
+            description="data"))
+        self.scaling = self.add_control(widgets.ToggleButtons(
+            options=list(SCALINGS), value=scaling, description="scaling"))
+        self.readout = self.add_readout()
+        self.live = self.add_figure(figsize=(6.4, 2.4),
+                                    alt="Two horizontal bars: each feature's share of the "
+                                        "squared distances between all pairs of rows, with "
+                                        "a dashed line at an equal share of 50 %.")
+        ax = self.live.axes
+        self._bars = ax.barh([1, 0], [0.5, 0.5], height=0.6,
+                             color=[PALETTE["blue"], PALETTE["orange"]])
+        self._labels = [ax.text(0.01, y, "", va="center", ha="left", fontsize=9)
+                        for y in (1, 0)]
+        ax.axvline(0.5, ls="--", color=PALETTE["black"], lw=1)
+        ax.set(xlim=(0, 1), ylim=(-0.6, 1.6), yticks=[],
+               xlabel="share of the squared distances between all pairs of rows")
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:.0%}"))
+        ax.set_title("each feature's share of the distances: equal ranges are not enough")
+        self.live.fig.tight_layout()
+        self.result = None
+        self.build([self.table, self.scaling], self.readout, self.live)
+
+    def update(self):
+        """Recompute and draw the current state (the base renders it)."""
+        x, names = self.tables[self.table.value]
+        result = scaled_shares(x, self.scaling.value)
+        self.result = result
+        for bar, label, name, share in zip(self._bars, self._labels, names, result.shares):
+            bar.set_width(share)
+            label.set_text(f"{name}: {fmt_number(share, '.1%')}")
+            inside = share > 0.6  # a long bar holds its label; a short one has it on its right
+            label.set(x=share - 0.01 if inside else share + 0.01, ha="right" if inside else "left",
+                      color="white" if inside else "black")
+        self.readout.value = (f"{self.table.value}, scaling {self.scaling.value}: "
+                              + " &nbsp;|&nbsp; ".join(
+                                  f"{n}: variance {v:.3g}, share {fmt_number(s, '.1%')}"
+                                  for n, v, s in zip(names, result.variances, result.shares)))
+        return result
+
+
+def share_explorer(tables: dict, **kwargs) -> ShareExplorer:
+    """Build the distance-share widget for ``tables`` ({name: (x, names)}); display its
+    ``.widget``."""
+    return ShareExplorer(tables, **kwargs)

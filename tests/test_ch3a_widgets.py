@@ -122,4 +122,8 @@ def test_modes_explorer_exercise_flow():
     w.n_batches.value = 50
     assert w.check.run().correct
     assert "Correct" in w.check.result.value
-    assert w.live.axes[1].get_title().startswith("Eval output")
+    assert w.drawing.axes[2].get_title().startswith("Eval output")
+    # the variance panel draws the running variance of the chosen convention
+    out = w.state()
+    assert np.allclose(w.drawing.curves[1].get_ydata(), out.running_var)
+    assert np.allclose(w.drawing.curves[0].get_ydata(), out.running_mean)

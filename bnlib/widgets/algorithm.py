@@ -22,6 +22,7 @@ from ._core import Column, Widget
 
 __all__ = [
     "STEPS",
+    "WEB_GRID",
     "MAX_BATCH",
     "AlgorithmSteps",
     "algorithm_steps",
@@ -36,6 +37,10 @@ __all__ = [
 #: The four steps of Algorithm 1, as the step selector names them.
 STEPS = ("1 mean", "2 variance", "3 normalize", "4 scale and shift")
 _XLIM = (-16.0, 16.0)
+#: The positions the web book precomputes for each slider (the step: all four). A coarse
+#: grid keeps the page under its 5 MB budget: 4 steps x 3 x 4 x 3 x 2 = 288 frames.
+WEB_GRID = {"offset": (-4.0, 0.0, 3.0), "scale": (0.5, 1.0, 2.0, 3.0),
+            "gamma": (-1.0, 1.0, 2.0), "beta": (0.0, 2.0)}
 
 
 def _fmt(v: float) -> str:
@@ -94,9 +99,10 @@ class AlgorithmExplorer(Widget):
 
     Attributes for tests and the e2e test: ``batch_size``, ``offset``, ``scale``, ``gamma``,
     ``beta`` (sliders), ``step`` (ToggleButtons with values 1..4), ``live`` (the
-    LiveFigure), ``table`` (an HTML widget), ``widget``. Web book: the step, the offset
-    (every 1) and the scale (0.5, 1, 2, 3) are precomputed; batch size, gamma and beta
-    stay where the notebook set them (move them in JupyterLab).
+    LiveFigure), ``table`` (an HTML widget), ``widget``. Web book: a coarse grid is
+    precomputed (:data:`WEB_GRID`: every step, offset -4, 0, 3, scale 0.5, 1, 2, 3,
+    gamma -1, 1, 2 and beta 0, 2, plus the initial values: 288 frames for the defaults,
+    about 3 MB); the batch size stays where the notebook set it (move it in JupyterLab).
     """
 
     def __init__(self, batch_size=8, offset=3.0, scale=2.0, gamma=1.0, beta=0.0, step=3,
@@ -109,16 +115,19 @@ class AlgorithmExplorer(Widget):
             options=[(name, i + 1) for i, name in enumerate(STEPS)], value=step,
             description="step", style=style))
         self.offset = self.add_control(widgets.FloatSlider(
-            offset, min=-5, max=5, step=0.5, description="offset", **kw), every=2)
+            offset, min=-5, max=5, step=0.5, description="offset", **kw),
+            grid=list(WEB_GRID["offset"]))
         self.scale = self.add_control(widgets.FloatSlider(
             scale, min=0.2, max=3, step=0.1, description="scale", **kw),
-            grid=[0.5, 1.0, 2.0, 3.0])
+            grid=list(WEB_GRID["scale"]))
         self.batch_size = self.add_control(widgets.IntSlider(
             batch_size, 2, MAX_BATCH, description="batch size", **kw), grid=None)
         self.gamma = self.add_control(widgets.FloatSlider(
-            gamma, min=-3, max=3, step=0.1, description="gamma γ", **kw), grid=None)
+            gamma, min=-3, max=3, step=0.1, description="gamma γ", **kw),
+            grid=list(WEB_GRID["gamma"]))
         self.beta = self.add_control(widgets.FloatSlider(
-            beta, min=-5, max=5, step=0.5, description="beta β", **kw), grid=None)
+            beta, min=-5, max=5, step=0.5, description="beta β", **kw),
+            grid=list(WEB_GRID["beta"]))
         self.live = self.add_figure(2, 1, figsize=(6.4, 3.6), sharex=True,
                                     alt="Strip plots of a one-feature batch before and after "
                                         "a step of batch normalization.")

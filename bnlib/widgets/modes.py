@@ -37,23 +37,33 @@ __all__ = [
 
 
 class ModesFigure:
-    """Left: the running mean over training batches against a reference curve. Right: the
-    example's output in eval mode, in training mode (one dot per batch) and alone.
+    """Left, top: the running mean over training batches against a reference curve; left,
+    bottom: the running variance, the same way. Right: the example's output in eval mode,
+    in training mode (one dot per batch) and alone.
 
-    The artists are created once; :meth:`update` moves them (no ``ax.clear()``).
+    ``axes`` is ``(mean_ax, var_ax, output_ax)``. The artists are created once;
+    :meth:`update` moves them (no ``ax.clear()``).
     """
 
     _ROWS = ("eval mode", "train mode,\nbatch of {}", "own stats,\nbatch of 1")
 
-    def __init__(self, axes, reference: np.ndarray, batch_size: int = 8):
-        self.axes = left, right = axes
-        left.plot(np.arange(len(reference)), reference, color="#999999", lw=3, alpha=0.6,
-                  label="PyTorch default (0.1)")
-        (self.curve,) = left.plot([0], [0], color=PALETTE["blue"], lw=1.8, label=" ")
-        left.axhline(POP_MEAN, color=PALETTE["black"], ls="--", lw=1, label="population mean")
-        left.set(xlim=(0, MAX_BATCHES), ylim=(-0.5, 6.5), xlabel="training batches seen",
-                 ylabel="running mean", title="Running mean during training")
-        self.legend = left.legend(loc="lower right")
+    def __init__(self, axes, reference: tuple, batch_size: int = 8):
+        self.axes = top, bottom, right = axes
+        self.curves = []
+        for ax, ref, pop, name in ((top, reference[0], POP_MEAN, "mean"),
+                                   (bottom, reference[1], POP_STD ** 2, "variance")):
+            ax.plot(np.arange(len(ref)), ref, color="#999999", lw=3, alpha=0.6,
+                    label="PyTorch default (0.1)")
+            self.curves.append(ax.plot([0], [0], color=PALETTE["blue"], lw=1.8,
+                                       label=" ")[0])
+            ax.axhline(pop, color=PALETTE["black"], ls="--", lw=1,
+                       label=f"population {name}")
+            ax.set(xlim=(0, MAX_BATCHES), ylabel=f"running {name}")
+        top.set(ylim=(-0.5, 6.5), title="Running statistics during training")
+        top.tick_params(labelbottom=False)
+        bottom.set(ylim=(0.0, 12.0), xlabel="training batches seen")
+        self.legend = top.legend(loc="lower right", fontsize=8)
+        self.var_legend = bottom.legend(loc="upper right", fontsize=8)
         colours = (PALETTE["blue"], PALETTE["orange"], PALETTE["vermillion"])
         self.dots = [right.scatter([0.0], [2 - i], color=c, s=30, alpha=0.7, zorder=3)
                      for i, c in enumerate(colours)]
@@ -65,10 +75,13 @@ class ModesFigure:
         right.legend(loc="lower right")
 
     def update(self, out: ModeOutputs, momentum: float, convention: str) -> None:
-        left, right = self.axes
-        self.curve.set_data(np.arange(len(out.running_mean)), out.running_mean)
+        right = self.axes[2]
+        steps = np.arange(len(out.running_mean))
+        self.curves[0].set_data(steps, out.running_mean)
+        self.curves[1].set_data(steps, out.running_var)
         name = {"pytorch": "PyTorch", "keras": "Keras"}[convention]
-        self.legend.get_texts()[1].set_text(f"{name}, momentum {momentum:.2f}")
+        for legend in (self.legend, self.var_legend):
+            legend.get_texts()[1].set_text(f"{name}, momentum {momentum:.2f}")
         for i, values in enumerate(([out.eval_output], out.train_outputs, [out.single_output])):
             self.dots[i].set_offsets(np.column_stack([values, np.full(len(values), 2 - i)]))
         self.ideal.set_xdata([out.ideal_output, out.ideal_output])
@@ -76,8 +89,8 @@ class ModesFigure:
 
 
 class ModesExplorer(Widget):
-    """Sliders -> :func:`~bnlib.batchnorm.mode_outputs` -> running mean curve and the
-    example's outputs.
+    """Sliders -> :func:`~bnlib.batchnorm.mode_outputs` -> running mean and variance curves
+    and the example's outputs.
 
     Attributes: ``convention`` (ToggleButtons, values "pytorch"/"keras"), ``momentum``,
     ``n_batches`` (sliders), ``check`` (CheckButton for
@@ -99,13 +112,20 @@ class ModesExplorer(Widget):
         self.n_batches = self.add_control(widgets.IntSlider(
             n_batches, min=1, max=MAX_BATCHES, description="batches",
             continuous_update=False, style=style), grid=[1, 5, 10, 30, 60, 100])
-        self.live = self.add_figure(1, 2, figsize=(8.0, 3.0),
-                                    alt="Left: running mean over training batches. Right: one "
+        self.live = self.add_figure(2, 2, figsize=(8.0, 4.4),
+                                    alt="Left: running mean (top) and running variance "
+                                        "(bottom) over training batches. Right: one "
                                         "example's output in eval mode, training mode and "
                                         "alone.")
-        self.live.fig.subplots_adjust(wspace=0.45, left=0.08, right=0.98, top=0.88, bottom=0.17)
-        reference, _ = running_stats_trajectory(0.1, MAX_BATCHES, "pytorch", batch_size, seed)
-        self.drawing = ModesFigure(self.live.axes, reference, batch_size)
+        fig, grid = self.live.fig, self.live.axes[0, 1].get_gridspec()
+        for ax in self.live.axes[:, 1]:
+            ax.remove()
+        output_ax = fig.add_subplot(grid[:, 1])
+        fig.subplots_adjust(wspace=0.45, hspace=0.12, left=0.08, right=0.98, top=0.93,
+                            bottom=0.11)
+        reference = running_stats_trajectory(0.1, MAX_BATCHES, "pytorch", batch_size, seed)
+        self.drawing = ModesFigure((self.live.axes[0, 0], self.live.axes[1, 0], output_ax),
+                                   reference, batch_size)
         self.check = self.add_check(lambda: {"convention": self.convention.value,
                                              "momentum": self.momentum.value},
                                     check_keras_equivalent)

@@ -181,14 +181,15 @@ def recompute_bn_statistics(model, batches, *, statistics: str = "batch_average"
 
     The one precise-BN function; it offers the two estimates of the population statistics:
 
-    ``statistics="batch_average"`` (default; Wu & Johnson 2021, section 3): ``batches`` is an
+    ``statistics="batch_average"`` (default; Wu & Johnson 2021, section 3, and the averaging
+    over mini-batches of Ioffe & Szegedy 2015, Algorithm 2): ``batches`` is an
     iterable of input batches x (or of (x, y) pairs, y ignored), e.g. training batches of the
     size used in training. The model (any bnlib model with BatchNorm1d/2d layers) runs
     forward in training mode over every batch, with each BN layer's momentum set to None:
     ``running_mean`` becomes the equal-weight average of the batch means and ``running_var``
     the average of the unbiased batch variances.
 
-    ``statistics="whole_set"`` (Ioffe & Szegedy 2015, Algorithm 2): ``batches`` is one array
+    ``statistics="whole_set"`` (the exact statistics those averages estimate): ``batches`` is one array
     x (N, D), e.g. the whole training set, and the model a :class:`~bnlib.nn.Sequential` of
     BatchNorm1d and other layers. Each BN layer gets the mean and the unbiased variance of its
     input over all rows of x; layers are treated in order, so a later layer sees the earlier

@@ -189,8 +189,8 @@ def recompute_bn_statistics(model, batches, *, statistics: str = "batch_average"
     ``running_mean`` becomes the equal-weight average of the batch means and ``running_var``
     the average of the unbiased batch variances.
 
-    ``statistics="whole_set"`` (the exact statistics those averages estimate): ``batches`` is one array
-    x (N, D), e.g. the whole training set, and the model a :class:`~bnlib.nn.Sequential` of
+    ``statistics="whole_set"`` (the exact statistics those averages estimate): ``batches``
+    is one array x (N, D), e.g. the whole training set, and the model a :class:`~bnlib.nn.Sequential` of
     BatchNorm1d and other layers. Each BN layer gets the mean and the unbiased variance of its
     input over all rows of x; layers are treated in order, so a later layer sees the earlier
     ones already fixed (eval mode). This is :func:`bnlib.nn.precise_bn`.

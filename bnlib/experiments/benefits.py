@@ -247,24 +247,21 @@ def landscape_run(*, bn: bool, lr: float = 0.5, seed: int = 0, steps: int = 1500
         params = model.parameters()
         saved = [np.copy(p) for p in params]
         bn_state = _bn_state(model)
-        was_training = getattr(model, "training", True)
-        model.train()
-        loss0, g0 = _loss_and_grads(model, xb, yb)
-        losses, changes, betas = [loss0], [], []
-        for c in multipliers:
-            for p, w, g in zip(params, saved, g0):
-                p[...] = w - c * lr * g
-            loss, g = _loss_and_grads(model, xb, yb)
-            diff = np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(g, g0)))
-            move = c * lr * np.sqrt(sum(np.sum(b ** 2) for b in g0))
-            losses.append(loss)
-            changes.append(diff)
-            betas.append(diff / move if move > 0 else 0.0)
-        for p, w in zip(params, saved):
-            p[...] = w
-        _restore_bn_state(bn_state)
-        if not was_training:
-            model.eval()
+        with nn.train_mode(model):
+            loss0, g0 = _loss_and_grads(model, xb, yb)
+            losses, changes, betas = [loss0], [], []
+            for c in multipliers:
+                for p, w, g in zip(params, saved, g0):
+                    p[...] = w - c * lr * g
+                loss, g = _loss_and_grads(model, xb, yb)
+                diff = np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(g, g0)))
+                move = c * lr * np.sqrt(sum(np.sum(b ** 2) for b in g0))
+                losses.append(loss)
+                changes.append(diff)
+                betas.append(diff / move if move > 0 else 0.0)
+            for p, w in zip(params, saved):
+                p[...] = w
+            _restore_bn_state(bn_state)
         finite = np.isfinite(losses)
         return {"loss_range": float(np.ptp(np.asarray(losses)[finite])),
                 "grad_change": float(max(changes)), "beta": float(max(betas))}
@@ -409,21 +406,18 @@ def ics_run(*, bn: bool, lr: float = 0.5, seed: int = 0, steps: int = 1500,
         params = model.parameters()
         saved = [np.copy(p) for p in params]
         bn_state = _bn_state(model)
-        was_training = getattr(model, "training", True)
-        model.train()
-        _loss_and_grads(model, xb, yb)
-        g = np.copy(target.dweight)
-        for m in below:
-            for p, dp in zip(m.parameters(), m.gradients()):
-                p -= lr * dp
-        _restore_bn_state(bn_state)
-        _loss_and_grads(model, xb, yb)
-        g2 = np.copy(target.dweight)
-        for p, w in zip(params, saved):
-            p[...] = w
-        _restore_bn_state(bn_state)
-        if not was_training:
-            model.eval()
+        with nn.train_mode(model):
+            _loss_and_grads(model, xb, yb)
+            g = np.copy(target.dweight)
+            for m in below:
+                for p, dp in zip(m.parameters(), m.gradients()):
+                    p -= lr * dp
+            _restore_bn_state(bn_state)
+            _loss_and_grads(model, xb, yb)
+            g2 = np.copy(target.dweight)
+            for p, w in zip(params, saved):
+                p[...] = w
+            _restore_bn_state(bn_state)
         ng, ng2 = np.linalg.norm(g), np.linalg.norm(g2)
         cos = float(np.sum(g * g2) / (ng * ng2)) if ng > 0 and ng2 > 0 else 0.0
         return {"ics_rel": float(np.linalg.norm(g - g2) / ng) if ng > 0 else 0.0,

@@ -74,13 +74,11 @@ def sigmoid_input(model, x) -> np.ndarray:
     With BN before the activation this is the BN output; without BN, the linear output.
     """
     layer = sigmoid_layer(model)
-    was_training = model.training
-    model.eval()
     try:
-        model.forward(x, keep=True)
+        with nn.eval_mode(model):
+            model.forward(x, keep=True)
         z = model.activations[layer]
     finally:
-        model.train(was_training)
         model.activations = []
     return z
 

@@ -40,8 +40,7 @@ __all__ = ["export", "MANIFEST_VARIABLE", "PLAY_NOTE"]
 
 MANIFEST_VARIABLE = "BNLIB_WIDGETS_MANIFEST"
 # What the web book shows in place of a Play button (why: see export()).
-PLAY_NOTE = ("Play runs in JupyterLab; here, step with the slider "
-             "(click it, then use the arrow keys).")
+PLAY_NOTE = "Play runs in JupyterLab; here, use the slider (arrow keys step it)."
 
 
 def _grid_with_current(c: Control) -> tuple[list, list[str], int | None]:

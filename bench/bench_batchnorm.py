@@ -76,6 +76,16 @@ def bnlib_pair(x, gamma, beta, dy, module=None):
     return run
 
 
+def float32_inputs(rng, shape):
+    """x (shape; mean 1, std 2), gamma, beta (per channel) and dy, all float32."""
+    c = shape[1]
+    x = rng.normal(1.0, 2.0, shape).astype(np.float32)
+    dy = rng.normal(size=shape).astype(np.float32)
+    gamma = rng.uniform(0.5, 2.0, c).astype(np.float32)
+    beta = rng.normal(size=c).astype(np.float32)
+    return x, gamma, beta, dy
+
+
 def load_revision(rev: str) -> types.ModuleType:
     """``bnlib/batchnorm.py`` as it is at git revision ``rev``, loaded as a separate module."""
     root = pathlib.Path(__file__).resolve().parents[1]
@@ -95,11 +105,7 @@ def compare_revision(rev: str, repeats: int, clock) -> None:
     print(f"\nthis tree vs {rev}, forward + backward, ms per call (alternating)")
     print(f"{'shape':>18} {'new':>9} {rev:>9} {'new/old':>8}   max|dx diff|")
     for shape in SHAPES:
-        c = shape[1]
-        x = rng.normal(1.0, 2.0, shape).astype(np.float32)
-        dy = rng.normal(size=shape).astype(np.float32)
-        gamma = rng.uniform(0.5, 2.0, c).astype(np.float32)
-        beta = rng.normal(size=c).astype(np.float32)
+        x, gamma, beta, dy = float32_inputs(rng, shape)
         new, before = bnlib_pair(x, gamma, beta, dy), bnlib_pair(x, gamma, beta, dy, old)
         t = side_by_side({"new": new, "old": before}, repeats, clock)
         diff = float(np.abs(new()[0] - before()[0]).max())
@@ -162,11 +168,7 @@ def main(argv=None) -> int:
           f"ms per call")
     print(f"{'shape':>18} {'bnlib':>9} {'torch':>9} {'ratio':>7}   max|dx diff|")
     for shape in SHAPES:
-        c = shape[1]
-        x = rng.normal(1.0, 2.0, shape).astype(np.float32)
-        dy = rng.normal(size=shape).astype(np.float32)
-        gamma = rng.uniform(0.5, 2.0, c).astype(np.float32)
-        beta = rng.normal(size=c).astype(np.float32)
+        x, gamma, beta, dy = float32_inputs(rng, shape)
         fns = {"bnlib": bnlib_pair(x, gamma, beta, dy)}
         if torch is not None:
             fns["torch"] = torch_pair(torch, x, gamma, beta, dy)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .batchnorm import batchnorm_backward, batchnorm_forward
+from .nn import sigmoid  # the one sigmoid; re-exported for chapter 4
 
 __all__ = [
     "SATURATION_Z",
@@ -39,12 +40,6 @@ __all__ = [
 # sigmoid(z) leaves [0.05, 0.95] exactly when |z| > ln(19) (about 2.94): its slope there is
 # under a fifth of the slope at 0. The course calls that region "saturated".
 SATURATION_Z = math.log(19.0)
-
-
-def sigmoid(z):
-    """The logistic function 1 / (1 + exp(-z)), elementwise, stable for large |z|."""
-    z = np.asarray(z, dtype=float)
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
 def saturation_fraction(z, threshold: float = SATURATION_Z) -> float:

@@ -35,6 +35,7 @@ __all__ = [
     "Linear",
     "ReLU",
     "Sigmoid",
+    "sigmoid",
     "Tanh",
     "Sequential",
     "mlp",
@@ -117,6 +118,24 @@ class Linear(Module):
         return [self.dweight] if self.bias is None else [self.dweight, self.dbias]
 
 
+def sigmoid(x):
+    """The logistic function ``1 / (1 + exp(-x))``, elementwise (the one sigmoid of bnlib).
+
+    x: any shape; floating-point input keeps its dtype, other input becomes float64.
+    Keeps full relative precision for negative x (sigmoid(-40) = 4.2e-18, not 0); below
+    x = -709 exp(-x) overflows to inf quietly and the result is 0 (the true value < 1e-308).
+    """
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    with np.errstate(over="ignore"):
+        e = np.exp(-x)
+    if e.ndim == 0:  # a scalar: numpy returned a number, not an array to reuse
+        return 1.0 / (1.0 + e)
+    e += 1.0
+    return np.reciprocal(e, out=e)
+
+
 class _Elementwise(Module):
     def forward(self, x):
         func = f"{type(self).__name__}.forward"
@@ -131,20 +150,12 @@ class _Elementwise(Module):
 
 
 class Sigmoid(_Elementwise):
-    """Logistic sigmoid ``1 / (1 + exp(-x))``, elementwise; any shape.
-
-    Computed as ``1 / (1 + exp(-x))``, which keeps full relative precision for negative x
-    (sigmoid(-40) = 4.2e-18, not 0); below x = -709, exp(-x) overflows to inf quietly and
-    the result is 0 (the true value is below 1e-308).
+    """Logistic sigmoid ``1 / (1 + exp(-x))``, elementwise; any shape, like
+    ``torch.nn.Sigmoid``. Forward: :func:`sigmoid` (its precision notes apply).
     Backward: ``dx = dout * y * (1 - y)``.
     """
 
-    @staticmethod
-    def _f(x):
-        with np.errstate(over="ignore"):
-            e = np.exp(-x)
-        e += 1.0
-        return np.reciprocal(e, out=e)
+    _f = staticmethod(sigmoid)
 
     @staticmethod
     def _df(dout, y):

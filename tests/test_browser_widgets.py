@@ -35,12 +35,9 @@ CHAPTERS = [p for p in built_pages() if p.startswith("notebooks/")]
 MOVES = 3  # positions per control, at least
 # Open bugs, reported and not hidden: the test still runs these widgets and xfails the page
 # (after checking every other widget on it) when they misbehave.
-KNOWN_BUGS = {
-    "TrainingAnimator": "the step stacks stop following the step slider and the page logs "
-                        "'Cannot set properties of undefined (setting className)': suspected "
-                        "the Play view throwing inside the two-way Play link, which stops the "
-                        "stacks' links; fix: link Play one way, or no Play in the book",
-}
+KNOWN_BUGS: dict[str, str] = {}  # widget class -> the bug, while one is open
+# (TrainingAnimator was here: html-manager's PlayView threw under the theme's fontawesome.js
+# and cut the slider's links to the frames; the export now shows a note instead of Play.)
 
 # The index controls of one exported widget (not those inside its frames or Check), with
 # what each shows now. Runs in the page with the widget's root element.
@@ -229,16 +226,9 @@ def test_every_widget_responds_like_the_live_one(page, book_html, server, browse
                     changed = (view["images"] != before["images"] if view["images"]
                                else view["verdicts"] != before["verdicts"])
                     assert changed, f"{where}: nothing changed"
-            plays = root.locator(".widget-play button")
-            if plays.count():
-                slider = next(c for c in controls if c["kind"] == "slider" and not c["disabled"])
-                plays.first.click()  # play
-                tab.wait_for_timeout(1200)
-                plays.nth(1).click()  # pause
-                controls = root.evaluate(CONTROLS)
-                moved = next(c for c in controls if c["description"] == slider["description"])
-                assert moved["shown"] != slider["shown"], f"{name}: Play did not move the slider"
-                _check_state(tab, root, manifest, controls, f"{name}, after Play")
+            # No Play in the web book: html-manager's PlayView throws once the theme's
+            # fontawesome.js has replaced its <i> icons (bnlib.widgets._static.export).
+            assert root.locator(".widget-play").count() == 0, f"{name}: a Play is shown"
           except AssertionError as error:
             if manifest["widget"] not in KNOWN_BUGS:
                 raise

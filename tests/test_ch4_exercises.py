@@ -214,11 +214,11 @@ def test_identity_feedback_names_parameter_and_direction(gamma, beta, phrases, a
 # --- conceptual question -------------------------------------------------------------------
 
 def test_affine_false_question():
-    assert ex.check_affine_false("B").correct
-    assert ex.check_affine_false(" b ").correct
-    assert "still standardizes" in str(ex.check_affine_false("A"))
-    assert "track_running_stats" in str(ex.check_affine_false("C"))
-    assert "center=False" in str(ex.check_affine_false("D"))
+    assert ex.check_affine_false("D").correct
+    assert ex.check_affine_false(" d ").correct
+    assert "track_running_stats" in str(ex.check_affine_false("A"))
+    assert "center=False" in str(ex.check_affine_false("B"))
+    assert "still standardizes" in str(ex.check_affine_false("C"))
     for answer in (None, "E", 2):
         verdict = ex.check_affine_false(answer)
         assert not verdict.correct and "one of A, B, C, D" in verdict.title

@@ -5,6 +5,8 @@ import pytest
 from bnlib.batchnorm import batchnorm_forward
 from bnlib.exercises.noise import (
     check_eval_statistics,
+    check_noise_control,
+    check_tiny_batches,
     check_ghost_batchnorm,
     check_noise_target,
     check_quadruple_batch,
@@ -112,8 +114,26 @@ def test_noise_target(m, phrase, ok):
 
 
 @pytest.mark.parametrize("answer, ok, phrase", [
-    ("B", True, "other examples"), ("b", True, "other examples"), ("A", False, "mean square about 1"),
-    ("C", False, "labels"), ("D", False, "not the same"), ("E", False, "one of")])
+    ("A", True, "other examples"), ("a", True, "other examples"),
+    ("B", False, "mean square about 1"), ("C", False, "labels"), ("D", False, "not the same"),
+    ("E", False, "one of")])
 def test_eval_statistics(answer, ok, phrase):
     fb = check_eval_statistics(answer)
+    assert fb.correct == ok and phrase in str(fb), str(fb)
+
+
+@pytest.mark.parametrize("answer, ok, phrase", [
+    ("C", True, "only the noise"), (" c", True, "only the noise"),
+    ("A", False, "everything batch normalization does"), ("B", False, "gradient through"),
+    ("D", False, "SGD noise"), (None, False, "one of"), ("E", False, "one of")])
+def test_noise_control(answer, ok, phrase):
+    fb = check_noise_control(answer)
+    assert fb.correct == ok and phrase in str(fb), str(fb)
+
+
+@pytest.mark.parametrize("answer, ok, phrase", [
+    ("D", True, "-a and +a"), ("A", False, "shape of the distribution"),
+    ("B", False, "outputs beta"), ("C", False, "turn the noise up"), (None, False, "one of")])
+def test_tiny_batches(answer, ok, phrase):
+    fb = check_tiny_batches(answer)
     assert fb.correct == ok and phrase in str(fb), str(fb)

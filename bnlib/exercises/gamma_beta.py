@@ -228,22 +228,22 @@ def check_sgd_step(learner_fn: Callable[..., Any]) -> Feedback:
 
 
 AFFINE_FALSE_FEEDBACK = {
-    "A": "No: the layer still standardizes each feature with the batch mean and variance. "
+    "A": "No: the running statistics are controlled by track_running_stats in PyTorch. A layer "
+         "with affine=False still keeps running_mean and running_var for inference.",
+    "B": "No: removing only beta is Keras' center=False. affine=False removes both gamma and "
+         "beta (Keras: center=False and scale=False).",
+    "C": "No: the layer still standardizes each feature with the batch mean and variance. "
          "affine=False only removes what comes after.",
-    "B": "Yes: without gamma and beta every feature leaves the layer with batch mean 0 and "
+    "D": "Yes: without gamma and beta every feature leaves the layer with batch mean 0 and "
          "variance 1. The layer can no longer scale or shift its output, so it cannot represent "
          "the identity (or a saturated sigmoid input) any more.",
-    "C": "No: the running statistics are controlled by track_running_stats in PyTorch. A layer "
-         "with affine=False still keeps running_mean and running_var for inference.",
-    "D": "No: removing only beta is Keras' center=False. affine=False removes both gamma and "
-         "beta (Keras: center=False and scale=False).",
 }
 
 
 def check_affine_false(answer: Any) -> Feedback:
     """Conceptual question: what does ``torch.nn.BatchNorm1d(d, affine=False)`` remove?
 
-    A) the normalization itself  B) the learnable per-feature scale gamma and shift beta
-    C) the running mean and variance used at inference  D) only the shift beta
+    A) the running mean and variance used at inference  B) only the shift beta
+    C) the normalization itself  D) the learnable per-feature scale gamma and shift beta
     """
-    return check_choice(answer, "B", AFFINE_FALSE_FEEDBACK)
+    return check_choice(answer, "D", AFFINE_FALSE_FEEDBACK)

@@ -26,6 +26,8 @@ __all__ = [
     "NOISE_TARGET_SIZES",
     "check_noise_target",
     "check_eval_statistics",
+    "check_noise_control",
+    "check_tiny_batches",
 ]
 
 
@@ -188,17 +190,66 @@ def check_noise_target(batch_size: int) -> Feedback:
 # --------------------------------------------------------------------------- conceptual
 
 def check_eval_statistics(answer: Any) -> Feedback:
-    """Why must evaluation use running statistics rather than the test batch's statistics?"""
-    return check_choice(answer, "B", {
-        "A": "The running variance is indeed fed the unbiased batch variance, but that is not "
+    """Why must evaluation use running statistics rather than the test batch's statistics?
+
+    A) a prediction would depend on the batch-mates  B) the running variance is unbiased
+    C) batch statistics would leak the test labels  D) only for speed
+    """
+    return check_choice(answer, "A", {
+        "A": "Yes: with batch statistics a test example's output would depend on which other "
+             "examples share its batch, and a single example has no batch variance at all. "
+             "Running statistics make the prediction a fixed function of the example.",
+        "B": "The running variance is indeed fed the unbiased batch variance, but that is not "
              "the reason: it only makes x_hat have mean square about 1 at evaluation, as it "
              "has inside every training batch (the chapter measures both). Think about what a "
              "prediction would depend on.",
-        "B": "Yes: with batch statistics a test example's output would depend on which other "
-             "examples share its batch, and a single example has no batch variance at all. "
-             "Running statistics make the prediction a fixed function of the example.",
         "C": "Batch statistics use the inputs only, never the labels, so nothing about the "
              "labels leaks. The problem is that a prediction depends on its batch-mates.",
         "D": "The predictions are not the same: the chapter measures a different accuracy with "
              "batch statistics, most of all for small batches.",
+    })
+
+
+def check_noise_control(answer: Any) -> Feedback:
+    """Which comparison isolates the batch noise of BN (learning objective: a control)?
+
+    A) BN vs no BN  B) BN vs frozen statistics  C) BN vs whole-set statistics, same batch
+    size  D) BN at batch size 8 vs BN at batch size 128
+    """
+    return check_choice(answer, "C", {
+        "A": "No: no BN differs from BN in everything batch normalization does (the "
+             "normalization, gamma and beta, the gradient through the statistics), not only in "
+             "the noise. A difference could come from any of them.",
+        "B": "No: frozen statistics remove the noise, but they also cut the gradient through "
+             "the statistics, and the chapter shows that this alone costs accuracy. The "
+             "difference mixes two causes.",
+        "C": "Yes: whole-set statistics keep the normalization, gamma and beta and the gradient "
+             "through the statistics, and differ from BN only in the statistics being those of "
+             "all 200 images instead of the mini-batch: only the noise is gone. Pair the runs "
+             "by seed and read the difference with its standard error.",
+        "D": "No: changing the batch size changes the SGD noise of the gradient and the number "
+             "of examples per step too, not only the noise of the batch statistics.",
+    })
+
+
+def check_tiny_batches(answer: Any) -> Feedback:
+    """Tiny batches (learning objective: the caveats). Which statement is true?
+
+    A) the batch variance is too small, so training divides by the wrong scale
+    B) a (1, D) batch is fine in training mode: each example becomes 0
+    C) ghost batches of 2 fix tiny batches  D) at m = 2 every x_hat is about -1 or +1
+    """
+    return check_choice(answer, "D", {
+        "A": "No: inside its own batch x_hat is divided by that batch's own standard "
+             "deviation, so its mean square is 1 (up to eps) however biased the batch variance "
+             "is, and the Bessel-corrected running variance gives mean square about 1 at "
+             "evaluation too. The mismatch is the shape of the distribution, not its scale.",
+        "B": "No: with one example the batch mean is the example and the variance is 0, so "
+             "the layer outputs beta whatever it receives; bnlib and PyTorch refuse a (1, D) "
+             "batch in training mode rather than erase the input silently.",
+        "C": "No: a ghost batch of 2 is a batch of 2 as far as the statistics go; it makes the "
+             "noise larger, not smaller. Ghost batches turn the noise up.",
+        "D": "Yes: a batch of two values normalizes to -a and +a with a = |d| / sqrt(d^2 + "
+             "eps), d half their difference: 1 unless the two values nearly coincide. Training "
+             "sees only about +-1, evaluation sees the unit's whole range, up to about 3 here.",
     })

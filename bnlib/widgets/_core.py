@@ -321,8 +321,9 @@ class Widget:
 
     def add_player(self, control, **kwargs) -> widgets.Play:
         """A Play button that steps ``control`` (a registered slider) through its values;
-        ``kwargs`` go to ``ipywidgets.Play`` (step, interval, description). In the web book
-        it steps through the control's grid, one position per tick."""
+        ``kwargs`` go to ``ipywidgets.Play`` (step, interval, description). The web book
+        shows a note in its place (html-manager's Play breaks under the theme's icons, see
+        :func:`bnlib.widgets._static.export`); the slider steps through the same grid."""
         play = widgets.Play(value=control.value, min=control.min, max=control.max, **kwargs)
         link = widgets.jslink((play, "value"), (control, "value"))
         self._players.append((play, control, link))

@@ -11,7 +11,8 @@ book ships) renders with no kernel:
   to the ``selected_index`` of every stack of its level, so the browser switches frames;
 - a Check becomes an ``Accordion`` titled like the button, holding stacks of the
   checker's verdict for every position, linked the same way;
-- a Play button steps the index control of its slider;
+- a Play button is not exported: in its place a note says that Play runs in JupyterLab
+  and that the slider steps through the same positions (see :data:`PLAY_NOTE`);
 - a control without a grid is shown disabled with a note ("move it in JupyterLab").
 
 When ``BNLIB_WIDGETS_MANIFEST`` names a folder, the export also writes
@@ -35,9 +36,11 @@ import ipywidgets as widgets
 from ._core import (_BOOLS, _CHOICES, MAX_FRAMES, Column, Control, LiveFigure, CheckButton, Widget,
                     close_tree)
 
-__all__ = ["export", "MANIFEST_VARIABLE"]
+__all__ = ["export", "MANIFEST_VARIABLE", "PLAY_NOTE"]
 
 MANIFEST_VARIABLE = "BNLIB_WIDGETS_MANIFEST"
+# What the web book shows in place of a Play button (why: see export()).
+PLAY_NOTE = "Play runs in JupyterLab; here, use the slider (arrow keys step it)."
 
 
 def _grid_with_current(c: Control) -> tuple[list, list[str], int | None]:
@@ -202,16 +205,18 @@ def export(w: Widget) -> widgets.Widget:
                                        .add_class("bn-verdicts")],
                                       titles=(check.description,), selected_index=None)
         checks.append(accordion.add_class("bn-check"))
+    # No Play in the web book. The theme's fontawesome.js (SVG + JS) replaces every
+    # <i class="fa ..."> with an <svg>, including the icons of html-manager's PlayView, whose
+    # update() then looks the <i> up again and throws ("Cannot set properties of undefined
+    # (setting 'className')"). Every change of the Play model calls update(), and a link that
+    # sets Play.value from the slider runs inside the slider's change event, so the throw also
+    # cut off the jsdlinks to the frame stacks: the picture stopped following the slider.
+    # A one-way link from Play does not help: pressing Play sets `playing`, whose handler
+    # throws before it starts the animation. So the book shows a note where Play was.
     players = {}
     for play, control, _ in w._players:
-        target = next((by_control[id(c)] for c in gridded if c.widget is control), None)
-        if target is None:  # its slider is not precomputed: no Play in the web book
-            continue
-        static_play = widgets.Play(value=target.index or 0, min=0,
-                                   max=len(target.options) - 1, step=1,
-                                   interval=play.interval, description=play.description)
-        links.append(widgets.jslink((static_play, "value"), (target, "index")))
-        players[id(play)] = static_play
+        if any(c.widget is control for c in gridded):
+            players[id(play)] = widgets.HTML(f"<span class='bn-note'>{PLAY_NOTE}</span>")
 
     placed = {"frames": False}
     check_by_id = {id(c): a for c, a in zip(w._checks, checks)}

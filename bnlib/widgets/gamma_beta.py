@@ -116,8 +116,8 @@ class TrainingAnimator(Widget):
 
     runs: {task name: (Trajectory, x_hat, target)} with x_hat and target (N, D); ``feature``
     picks the unit shown. Attributes for tests: ``task`` (ToggleButtons), ``step`` (IntSlider),
-    ``play``, ``readout``, ``view``, ``widget``. Web book: both tasks, every 5th step (Play
-    steps through them).
+    ``play``, ``readout``, ``view``, ``widget``. Web book: both tasks, every 5th step; Play
+    is replaced by a note there (it runs in JupyterLab), the slider steps the same grid.
     """
 
     def __init__(self, runs: dict, *, feature: int = 0, xlim=(-4.0, 8.0)):
@@ -163,7 +163,7 @@ class TrainingAnimator(Widget):
         right.set_ylabel("density")
         self.view.fig.tight_layout()
         self._task_drawn = None
-        self.build(self.task, [self.play, self.step], self.readout, self.view)
+        self.build(self.task, [self.step, self.play], self.readout, self.view)
 
     def _set_task(self):
         traj, _, target = self.runs[self.task.value]

@@ -115,7 +115,8 @@ class RegularizationExplorer(Widget):
 
     cache: the JSON dict written by scripts/precompute_ch5.py. Attributes: ``batch_size``
     and ``mode`` (the controls), ``state.last`` (the summary shown), ``live``, ``widget``.
-    Web book: every batch size and mode.
+    The axes start at the first evaluation after step 0 and hold every curve's band
+    (``ylim``). Web book: every batch size and mode.
     """
 
     def __init__(self, cache: dict, *, initial_batch: int | None = None,
@@ -144,9 +145,29 @@ class RegularizationExplorer(Widget):
         self._ref_line, = ax.plot(self.steps, zeros, "--", color=PALETTE["black"],
                                   label="test (no BN, same batch size)")
         self._bands = {}
-        ax.set(ylim=(0.5, 1.01), xlabel="training step", ylabel="accuracy")
+        # From the first evaluation after the start (at step 0 every network is at chance),
+        # with a y-range that holds every mean +- sd band of every batch size and mode, so
+        # no curve is clipped and the axes stay fixed as the controls move.
+        ax.set(xlim=(self.steps[1], self.steps[-1]), ylim=(self._lowest(cache), 1.005),
+               xlabel="training step", ylabel="accuracy")
+        # A title as long as update() writes, so that tight_layout leaves room for it (the
+        # crop box of the frames is measured on the first draw).
+        ax.set_title("BN, whole-set stats, batch 128: final train-test gap 0.000 ± 0.000")
         self.live.fig.tight_layout()
         self.build(self.batch_size, self.mode, self.live)
+
+    def _lowest(self, cache: dict) -> float:
+        """The y-axis floor: the lowest mean - sd from step ``steps[1]`` on, rounded down
+        to 0.05."""
+        from ..experiments.regularization import run_key, summarize
+
+        low = 1.0
+        for bs in cache["config"]["batch_sizes"]:
+            for mode in cache["config"]["modes"]:
+                s = summarize(self.runs, run_key(mode, bs))
+                for name in ("train", "test"):
+                    low = min(low, float(np.min((s[f"{name}_mean"] - s[f"{name}_std"])[1:])))
+        return float(np.floor(low * 20) / 20)
 
     def update(self) -> dict:
         """Look the runs up and draw them (the base renders it)."""

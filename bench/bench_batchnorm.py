@@ -7,13 +7,20 @@ alternate (bnlib, torch, bnlib, torch, ...) so that load from other processes hi
 alike. Each figure is the median over ``--repeats`` rounds of the mean time of one call.
 PyTorch runs forward + ``backward()`` through autograd (what a user runs); bnlib runs
 ``batchnorm_forward`` + ``batchnorm_backward`` (1d) or the 2d pair. Target: ratio <= 1.5.
+
+``--against REV`` (e.g. ``--against main``) also times the ``bnlib/batchnorm.py`` of git
+revision REV, in alternation with the working tree's, and prints new / old: the before/after
+of a refactor, fair on a loaded machine because both see the same load.
 """
 from __future__ import annotations
 
 import argparse
+import pathlib
 import statistics
+import subprocess
 import sys
 import time
+import types
 
 import numpy as np
 
@@ -54,16 +61,56 @@ def side_by_side(fns: dict, repeats: int, clock=time.perf_counter) -> dict:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def bnlib_pair(x, gamma, beta, dy):
-    if x.ndim == 2:
-        def run():
-            y, cache = batchnorm_forward(x, gamma, beta)
-            return batchnorm_backward(dy, cache)
+def bnlib_pair(x, gamma, beta, dy, module=None):
+    """forward + backward of ``module`` (default: the installed bnlib.batchnorm)."""
+    if module is None:
+        fwd, bwd = ((batchnorm_forward, batchnorm_backward) if x.ndim == 2
+                    else (batchnorm2d_forward, batchnorm2d_backward))
     else:
-        def run():
-            y, cache = batchnorm2d_forward(x, gamma, beta)
-            return batchnorm2d_backward(dy, cache)
+        fwd, bwd = ((module.batchnorm_forward, module.batchnorm_backward) if x.ndim == 2
+                    else (module.batchnorm2d_forward, module.batchnorm2d_backward))
+
+    def run():
+        y, cache = fwd(x, gamma, beta)
+        return bwd(dy, cache)
     return run
+
+
+def float32_inputs(rng, shape):
+    """x (shape; mean 1, std 2), gamma, beta (per channel) and dy, all float32."""
+    c = shape[1]
+    x = rng.normal(1.0, 2.0, shape).astype(np.float32)
+    dy = rng.normal(size=shape).astype(np.float32)
+    gamma = rng.uniform(0.5, 2.0, c).astype(np.float32)
+    beta = rng.normal(size=c).astype(np.float32)
+    return x, gamma, beta, dy
+
+
+def load_revision(rev: str) -> types.ModuleType:
+    """``bnlib/batchnorm.py`` as it is at git revision ``rev``, loaded as a separate module."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    src = subprocess.run(["git", "show", f"{rev}:bnlib/batchnorm.py"], cwd=root, check=True,
+                         capture_output=True, text=True).stdout
+    module = types.ModuleType(f"batchnorm_at_{rev}")
+    module.__dict__["__name__"] = module.__name__
+    sys.modules[module.__name__] = module  # dataclasses and NamedTuple look the module up
+    exec(compile(src.replace("from ._", "from bnlib._"), f"{rev}:bnlib/batchnorm.py", "exec"),
+         module.__dict__)
+    return module
+
+
+def compare_revision(rev: str, repeats: int, clock) -> None:
+    old = load_revision(rev)
+    rng = np.random.default_rng(1)
+    print(f"\nthis tree vs {rev}, forward + backward, ms per call (alternating)")
+    print(f"{'shape':>18} {'new':>9} {rev:>9} {'new/old':>8}   max|dx diff|")
+    for shape in SHAPES:
+        x, gamma, beta, dy = float32_inputs(rng, shape)
+        new, before = bnlib_pair(x, gamma, beta, dy), bnlib_pair(x, gamma, beta, dy, old)
+        t = side_by_side({"new": new, "old": before}, repeats, clock)
+        diff = float(np.abs(new()[0] - before()[0]).max())
+        print(f"{str(shape):>18} {t['new'] * 1e3:9.3f} {t['old'] * 1e3:9.3f} "
+              f"{t['new'] / t['old']:8.2f}   {diff:.1e}")
 
 
 def torch_pair(torch, x, gamma, beta, dy):
@@ -101,6 +148,9 @@ def main(argv=None) -> int:
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="wall: time.perf_counter; cpu: time.process_time (steadier on a "
                              "busy machine; fair only with --torch-threads 1)")
+    parser.add_argument("--against", metavar="REV", default=None,
+                        help="also time bnlib/batchnorm.py at git revision REV against this "
+                             "tree's (before/after of a change)")
     args = parser.parse_args(argv)
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     try:
@@ -118,11 +168,7 @@ def main(argv=None) -> int:
           f"ms per call")
     print(f"{'shape':>18} {'bnlib':>9} {'torch':>9} {'ratio':>7}   max|dx diff|")
     for shape in SHAPES:
-        c = shape[1]
-        x = rng.normal(1.0, 2.0, shape).astype(np.float32)
-        dy = rng.normal(size=shape).astype(np.float32)
-        gamma = rng.uniform(0.5, 2.0, c).astype(np.float32)
-        beta = rng.normal(size=c).astype(np.float32)
+        x, gamma, beta, dy = float32_inputs(rng, shape)
         fns = {"bnlib": bnlib_pair(x, gamma, beta, dy)}
         if torch is not None:
             fns["torch"] = torch_pair(torch, x, gamma, beta, dy)
@@ -142,6 +188,8 @@ def main(argv=None) -> int:
                       "staged": lambda: batchnorm_backward_staged(dy, cache)}, args.repeats, clock)
     print(f"  compact {t['compact'] * 1e3:.3f}   staged {t['staged'] * 1e3:.3f}   "
           f"staged / compact {t['staged'] / t['compact']:.2f}")
+    if args.against:
+        compare_revision(args.against, args.repeats, clock)
     return 0
 
 

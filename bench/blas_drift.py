@@ -41,8 +41,8 @@ def child() -> None:
            "threads": sorted({d.get("num_threads") for d in blas}), "runs": {}}
     long_runs = "--prefixes-only" not in sys.argv
     why = load_cache("ch3c_why")
-    _, h = figure1.train_run(bn=None, lr=why["noisy"]["lr"], seed=0, steps=200, eval_every=100,
-                             model=benefits.noisy_model(seed=0))
+    h = figure1.fit_digits(benefits.noisy_model(seed=0), lr=why["noisy"]["lr"], seed=0,
+                           steps=200, eval_every=100)
     out["runs"]["ch3c noisy prefix"] = {"test_acc": h["test_acc"]}
     r = benefits.landscape_run(bn=False, lr=why["noisy"]["lr"], seed=0, steps=200)
     out["runs"]["ch3c landscape plain prefix"] = {k: r[k] for k in
@@ -67,8 +67,8 @@ def child() -> None:
                            init_scale=sw["init_scale"], eval_every=100)
     out["runs"]["ch3c sweep plain lr 10 seed 1"] = {"test_acc": r["test_acc"]}
     why = why["placement"]
-    _, h = figure1.train_run(bn="after", lr=why["lr"], seed=why["seeds"][0], steps=why["steps"],
-                             eval_every=100, activation="relu")
+    _, h = figure1.train_digits(bn="after", lr=why["lr"], seed=why["seeds"][0], steps=why["steps"],
+                                eval_every=100, activation="relu")
     out["runs"]["ch3c placement relu/after seed 0"] = {"test_acc": h["test_acc"]}
     print("@@DRIFT@@" + json.dumps(out))
 

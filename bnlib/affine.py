@@ -8,7 +8,7 @@ Pure functions behind the chapter's figures, experiments and widgets:
 - learning gamma and beta by gradient descent on one batch (:func:`train_affine`), with the
   option to freeze either of them, which is what PyTorch's ``affine=False`` and Keras'
   ``center=False`` / ``scale=False`` do;
-- the distance readout of the widgets (:func:`rms_distance`, :func:`affine_view`).
+- the distance readout of the widgets (:func:`rms_distance`).
 
 Conventions follow :mod:`bnlib.batchnorm`: x is (N, D) with one gamma and one beta per
 feature (D,), or (N, C, H, W) with one per channel (C,); biased batch variance.
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .batchnorm import batchnorm_backward, batchnorm_forward
+from .nn import sigmoid  # the one sigmoid; re-exported for chapter 4
 
 __all__ = [
     "SATURATION_Z",
@@ -31,7 +32,6 @@ __all__ = [
     "batch_stats",
     "identity_params",
     "rms_distance",
-    "affine_view",
     "Trajectory",
     "train_affine",
     "activation_batch",
@@ -40,12 +40,6 @@ __all__ = [
 # sigmoid(z) leaves [0.05, 0.95] exactly when |z| > ln(19) (about 2.94): its slope there is
 # under a fifth of the slope at 0. The course calls that region "saturated".
 SATURATION_Z = math.log(19.0)
-
-
-def sigmoid(z):
-    """The logistic function 1 / (1 + exp(-z)), elementwise, stable for large |z|."""
-    z = np.asarray(z, dtype=float)
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
 def saturation_fraction(z, threshold: float = SATURATION_Z) -> float:
@@ -114,16 +108,6 @@ def rms_distance(y, x) -> float:
     if y.shape != x.shape:
         raise ValueError(f"rms_distance: y has shape {y.shape} but x has shape {x.shape}")
     return float(np.sqrt(np.mean((y - x) ** 2)))
-
-
-def affine_view(x, gamma: float, beta: float, eps: float = 1e-5):
-    """What the gamma/beta slider widget shows for one unit x of shape (N,).
-
-    Returns (y, distance): the layer's output gamma * x_hat + beta and its RMS distance to x.
-    """
-    x = np.asarray(x, dtype=float).reshape(-1, 1)
-    y, _ = batchnorm_forward(x, np.array([float(gamma)]), np.array([float(beta)]), eps)
-    return y[:, 0], rms_distance(y, x)
 
 
 @dataclass

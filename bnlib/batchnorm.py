@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._module import Module
 from ._validation import NonFiniteError, as_float_array, raise_non_finite, shape_text
 
 __all__ = [
@@ -68,37 +69,113 @@ class BatchNormCache(NamedTuple):
 
 
 # ---------------------------------------------------------------------------------------------
-# Layout helpers. A 1d batch is handled as (N, D) and reduced over axis 0. A 2d batch
-# (N, C, H, W) is handled as the view (N, C, L) with L = H * W and reduced over axes 0 and 2;
-# per-channel vectors broadcast against it as (C, 1).
+# Algorithm 1 (Ioffe & Szegedy, 2015), for (N, D) and (N, C, H, W) alike: an image batch is
+# seen as (N, C, L) with L = H * W, and each feature/channel is reduced over its m = N * L
+# values (axis 0 of (N, D); axes 0 and 2 of (N, C, L)). The inputs are already checked (the
+# public functions below do that).
 # ---------------------------------------------------------------------------------------------
 
-def _view(a: np.ndarray) -> np.ndarray:
+def _ncl(a: np.ndarray) -> np.ndarray:
+    """(N, D) unchanged, (N, C, H, W) as the view (N, C, L) (no copy)."""
     return a if a.ndim == 2 else a.reshape(a.shape[0], a.shape[1], -1)
 
 
-def _count(v: np.ndarray) -> int:
-    """Number of values per feature/channel in the (N, D) or (N, C, L) view."""
-    return v.shape[0] if v.ndim == 2 else v.shape[0] * v.shape[2]
-
-
-def _sum(v: np.ndarray) -> np.ndarray:
-    """Per-feature sum over N for (N, D), over N and L for (N, C, L)."""
-    if v.ndim == 2:
-        return np.add.reduce(v, axis=0)
-    return np.einsum("ncl->c", v)  # about twice as fast as two reductions
-
-
-def _sum_prod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per-feature sum of ``a * b`` without allocating the product."""
-    if a.ndim == 2:
-        return np.einsum("nd,nd->d", a, b)
-    return np.einsum("ncl,ncl->c", a, b)
-
-
-def _bc(p: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """A per-feature vector shaped to broadcast against the view ``v``."""
+def _per_feature(p: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """A (D,) or (C,) vector shaped to broadcast against ``v``: (D,) or (C, 1)."""
     return p if v.ndim == 2 else p[:, None]
+
+
+def _channel_sum(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """Per-feature sum of ``a`` (or of ``a * b``, without allocating the product) over its
+    m values. Speed: einsum is about twice as fast as ``sum(axis=(0, 2))`` on (N, C, L)."""
+    if a.ndim == 2:
+        return np.add.reduce(a, axis=0) if b is None else np.einsum("nd,nd->d", a, b)
+    return np.einsum("ncl->c", a) if b is None else np.einsum("ncl,ncl->c", a, b)
+
+
+def _count(v: np.ndarray) -> int:
+    """m, the number of values per feature/channel of ``v``."""
+    return v.size // v.shape[1]
+
+
+def _repair_rounded_mean(centered: np.ndarray, mean: np.ndarray, var: np.ndarray, m: int):
+    """Correct the batch mean's rounding error; returns (mean, var), fixes ``centered`` in place.
+
+    Why: the mean of m float32 values is off by about sqrt(m) * eps * (|mean| + std); with
+    |mean| >> std (mean 1e4, std 1) that error is a sizeable part of std, and plain NumPy
+    misses the float32 large-mean accuracy test by about 28x. The centred data carry the error
+    as their own mean ``mc``: subtract it, add it to the mean, and use var = E[c^2] - mc^2.
+    Skipped (a no-op) when the estimated error is negligible, e.g. always in float64.
+    """
+    dt = centered.dtype.type
+    std = np.sqrt(var)
+    rounding = np.sqrt(m) * np.finfo(dt).eps * (np.abs(mean) + std)
+    if not np.any(rounding > 1e-4 * std):
+        return mean, var
+    mc = _channel_sum(centered) / dt(m)
+    centered -= _per_feature(mc, centered)
+    return mean + mc, var - mc * mc
+
+
+def _forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float):
+    """Algorithm 1, training mode. Returns y (shape of x) and a BatchNormCache."""
+    v = _ncl(x)
+    m, dt = _count(v), x.dtype.type
+    mean = _channel_sum(v) / dt(m)                               # 1. mini-batch mean
+    centered = v - _per_feature(mean, v)                         #    (a new array)
+    var = _channel_sum(centered, centered) / dt(m)               # 2. mini-batch variance
+    mean, var = _repair_rounded_mean(centered, mean, var, m)
+    np.maximum(var, 0, out=var)
+    inv_std = 1 / np.sqrt(var + dt(eps))
+    x_hat = centered                                             # 3. normalize (in place:
+    x_hat *= _per_feature(inv_std, v)                            #    one array less)
+    y = x_hat * _per_feature(gamma, v)                           # 4. scale and shift
+    y += _per_feature(beta, v)
+    cache = BatchNormCache(x_hat.reshape(x.shape), mean, var, inv_std, gamma, eps)
+    return y.reshape(x.shape), cache
+
+
+def _backward(dout: np.ndarray, cache: BatchNormCache):
+    """Backward pass of :func:`_forward`: dx (shape of dout), dgamma, dbeta."""
+    x_hat, d = _ncl(cache.x_hat), _ncl(dout)
+    m, dt = _count(d), d.dtype.type
+    dbeta = _channel_sum(d)
+    dgamma = _channel_sum(d, x_hat)
+    # dx = gamma * inv_std * (dout - dbeta / m - x_hat * dgamma / m), written in four
+    # passes over the batch with one new array
+    dx = x_hat * _per_feature(dgamma / dt(m), d)
+    dx += _per_feature(dbeta / dt(m), d)
+    np.subtract(d, dx, out=dx)
+    dx *= _per_feature(cache.gamma * cache.inv_std, d)
+    return dx.reshape(dout.shape), dgamma, dbeta
+
+
+def _inference(x: np.ndarray, mean: np.ndarray, var: np.ndarray, gamma: np.ndarray,
+               beta: np.ndarray, eps: float):
+    """Algorithm 1 with fixed statistics (eval mode). Returns y, x_hat, inv_std."""
+    v = _ncl(x)
+    inv_std = 1 / np.sqrt(var + x.dtype.type(eps))
+    x_hat = v - _per_feature(mean, v)
+    x_hat *= _per_feature(inv_std, v)
+    y = x_hat * _per_feature(gamma, v)
+    y += _per_feature(beta, v)
+    return y.reshape(x.shape), x_hat.reshape(x.shape), inv_std
+
+
+def _inference_backward(dout: np.ndarray, cache: BatchNormCache):
+    """Backward pass of :func:`_inference`: the statistics are constants."""
+    d, x_hat = _ncl(dout), _ncl(cache.x_hat)
+    dbeta = _channel_sum(d)
+    dgamma = _channel_sum(d, x_hat)
+    dx = d * _per_feature(cache.gamma * cache.inv_std, d)
+    return dx.reshape(dout.shape), dgamma, dbeta
+
+
+# ---------------------------------------------------------------------------------------------
+# Input checks, used only by the public entry points. kind: "1d" (N, D) or "2d" (N, C, H, W).
+# ---------------------------------------------------------------------------------------------
+
+_UNIT = {"1d": "feature", "2d": "channel"}
 
 
 def _expected(kind: str, n=None) -> str:
@@ -107,28 +184,32 @@ def _expected(kind: str, n=None) -> str:
     return f"(N, {n if n is not None else 'C'}, H, W)"
 
 
-def _check_x(x, func: str, kind: str, *, training: bool, name: str = "x") -> np.ndarray:
-    ndim = 2 if kind == "1d" else 4
-    a = as_float_array(x, func, name, _expected(kind), ndim=ndim)
-    unit = "feature" if kind == "1d" else "channel"
+def _check_x(x, func: str, kind: str, *, training: bool, name: str = "x",
+             num_features: int | None = None) -> np.ndarray:
+    a = as_float_array(x, func, name, _expected(kind), ndim=2 if kind == "1d" else 4)
+    unit = _UNIT[kind]
+    if num_features is not None and a.shape[1] != num_features:
+        raise ValueError(
+            f"{func}: x has shape {a.shape} with {a.shape[1]} {unit}s; expected shape "
+            f"{_expected(kind, num_features)} (num_features={num_features})"
+        )
     if a.shape[0] == 0 or a.size == 0:
         raise ValueError(
             f"{func}: {name} has shape {a.shape}, an empty batch; expected shape "
             f"{_expected(kind, a.shape[1])} with N >= 1 and at least one {unit}"
         )
-    if training:
-        m = a.shape[0] if kind == "1d" else a.shape[0] * a.shape[2] * a.shape[3]
-        if m < 2:
-            owner = func.split(".")[0]
-            if kind == "1d":
-                need = f"expected shape (N, {a.shape[1]}) with N >= 2"
-            else:
-                need = f"expected shape (N, {a.shape[1]}, H, W) with N * H * W >= 2"
-            raise ValueError(
-                f"{owner} in training mode needs at least 2 samples per {unit}, got a batch of "
-                f"{m} ({func}: {name} has shape {a.shape}; {need}). Use eval mode "
-                f"(running statistics) for single samples."
-            )
+    m = a.size // a.shape[1]
+    if training and m < 2:
+        owner = func.split(".")[0]
+        if kind == "1d":
+            need = f"expected shape (N, {a.shape[1]}) with N >= 2"
+        else:
+            need = f"expected shape (N, {a.shape[1]}, H, W) with N * H * W >= 2"
+        raise ValueError(
+            f"{owner} in training mode needs at least 2 samples per {unit}, got a batch of "
+            f"{m} ({func}: {name} has shape {a.shape}; {need}). Use eval mode "
+            f"(running statistics) for single samples."
+        )
     return a
 
 
@@ -157,46 +238,7 @@ def _check_eps(eps, func: str) -> float:
     return eps
 
 
-# ---------------------------------------------------------------------------------------------
-# The mathematics (x already validated).
-# ---------------------------------------------------------------------------------------------
-
-def _forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float, func: str):
-    v = _view(x)
-    m = _count(v)
-    dt = x.dtype.type
-    with np.errstate(over="ignore", invalid="ignore"):
-        mean = _sum(v) / dt(m)
-        if not np.isfinite(mean).all():
-            raise_non_finite(x, func, "x", x.shape)
-        xc = v - _bc(mean, v)  # new array: x itself is never modified
-        ss = _sum_prod(xc, xc) / dt(m)
-        if not np.isfinite(ss).all():
-            raise_non_finite(x, func, "x", x.shape)
-    # Two-pass variance. The first mean carries a rounding error of about
-    # sqrt(m) * eps * (|mean| + std); in float32 with |mean| >> std (say mean 1e4, std 1)
-    # that is far from negligible. Then the centred data give the error `mc` exactly:
-    # repair the mean, the variance (ss = var + mc**2) and the centred data.
-    std_est = np.sqrt(ss)
-    rounding = np.sqrt(m) * np.finfo(dt).eps * (np.abs(mean) + std_est)
-    if np.any(rounding > 1e-4 * std_est):
-        mc = _sum(xc) / dt(m)
-        var = ss - mc * mc
-        xc -= _bc(mc, v)
-        mean = mean + mc
-    else:
-        var = ss
-    np.maximum(var, 0, out=var)
-    inv_std = 1 / np.sqrt(var + dt(eps))
-    x_hat = xc
-    x_hat *= _bc(inv_std, v)
-    y = x_hat * _bc(gamma, v)
-    y += _bc(beta, v)
-    cache = BatchNormCache(x_hat.reshape(x.shape), mean, var, inv_std, gamma, eps)
-    return y.reshape(x.shape), cache
-
-
-def _check_dy(dy, cache, func: str, kind: str) -> np.ndarray:
+def _check_dy(dy, cache, func: str) -> np.ndarray:
     if not isinstance(cache, BatchNormCache):
         raise TypeError(
             f"{func}: cache is a {type(cache).__name__}; expected the BatchNormCache returned "
@@ -212,23 +254,47 @@ def _check_dy(dy, cache, func: str, kind: str) -> np.ndarray:
     return d.astype(cache.x_hat.dtype, copy=False)
 
 
-def _backward(dy: np.ndarray, cache: BatchNormCache, func: str):
-    x_hat = _view(cache.x_hat)
-    g = _view(dy)
-    m = _count(x_hat)
-    dt = x_hat.dtype.type
+def _checked_forward(x, gamma, beta, eps, func: str, kind: str):
+    """Check the arguments of a training-mode forward, then run it."""
+    x = _check_x(x, func, kind, training=True)
+    n, unit = x.shape[1], _UNIT[kind]
+    gamma = _check_vector(gamma, func, "gamma", n, x.dtype, unit)
+    beta = _check_vector(beta, func, "beta", n, x.dtype, unit)
+    return _run_forward(x, gamma, beta, _check_eps(eps, func), func)
+
+
+def _run_forward(x, gamma, beta, eps: float, func: str):
+    """:func:`_forward`, raising NonFiniteError (naming ``func``) if x held NaN/inf or its
+    statistics overflowed: checking the statistics is cheaper than scanning x first."""
     with np.errstate(over="ignore", invalid="ignore"):
-        dbeta = _sum(g)
-        dgamma = _sum_prod(g, x_hat)
+        y, cache = _forward(x, gamma, beta, eps)
+    if not (np.isfinite(cache.mean).all() and np.isfinite(cache.var).all()):
+        raise_non_finite(x, func, "x", x.shape)
+    return y, cache
+
+
+def _checked_backward(dy, cache, func: str, backward=_backward):
+    dy = _check_dy(dy, cache, func)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
+        dx, dgamma, dbeta = backward(dy, cache)
     if not (np.isfinite(dbeta).all() and np.isfinite(dgamma).all()):
         raise_non_finite(dy, func, "dy", dy.shape)
-    # dx = gamma * inv_std * (dy - dbeta / m - x_hat * dgamma / m), in four passes over
-    # the batch with one new array
-    dx = x_hat * _bc(dgamma / dt(m), g)
-    dx += _bc(dbeta / dt(m), g)
-    np.subtract(g, dx, out=dx)
-    dx *= _bc(cache.gamma * cache.inv_std, g)
-    return dx.reshape(dy.shape), dgamma, dbeta
+    return dx, dgamma, dbeta
+
+
+def _checked_stats(x, running_mean, running_var, gamma, beta, eps, func: str, kind: str):
+    n, unit = x.shape[1], _UNIT[kind]
+    rm = _check_vector(running_mean, func, "running_mean", n, x.dtype, unit)
+    rv = _check_vector(running_var, func, "running_var", n, x.dtype, unit)
+    if (rv < 0).any():
+        raise ValueError(f"{func}: running_var (shape {rv.shape}) has negative entries; expected "
+                         f"variances >= 0")
+    g = _check_vector(gamma, func, "gamma", n, x.dtype, unit)
+    b = _check_vector(beta, func, "beta", n, x.dtype, unit)
+    eps = _check_eps(eps, func)
+    if not np.isfinite(x).all():
+        raise_non_finite(x, func, "x", x.shape)
+    return rm, rv, g, b, eps
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,12 +314,7 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
     batch mean and the biased batch variance ``var = mean((x - mean)**2)``, as
     ``torch.nn.functional.batch_norm(..., training=True)``.
     """
-    func = "batchnorm_forward"
-    x = _check_x(x, func, "1d", training=True)
-    d = x.shape[1]
-    gamma = _check_vector(gamma, func, "gamma", d, x.dtype, "feature")
-    beta = _check_vector(beta, func, "beta", d, x.dtype, "feature")
-    return _forward(x, gamma, beta, _check_eps(eps, func), func)
+    return _checked_forward(x, gamma, beta, eps, "batchnorm_forward", "1d")
 
 
 def batchnorm_backward(dy, cache):
@@ -268,10 +329,7 @@ def batchnorm_backward(dy, cache):
 
     with m = N. Also accepts a cache from :func:`batchnorm2d_forward` (then m = N * H * W).
     """
-    func = "batchnorm_backward"
-    kind = "1d" if getattr(cache, "x_hat", np.empty((0, 0))).ndim == 2 else "2d"
-    dy = _check_dy(dy, cache, func, kind)
-    return _backward(dy, cache, func)
+    return _checked_backward(dy, cache, "batchnorm_backward")
 
 
 def batchnorm_backward_staged(dy, cache, return_intermediates=False):
@@ -291,38 +349,36 @@ def batchnorm_backward_staged(dy, cache, return_intermediates=False):
     at every node (``"dx_hat"``, ``"distd"``, ``"dstd"``, ``"dvar"``, ``"dsq"``, ``"dxmu"``,
     ``"dmu"``, ...).
     """
-    func = "batchnorm_backward_staged"
-    kind = "1d" if getattr(cache, "x_hat", np.empty((0, 0))).ndim == 2 else "2d"
-    dy = _check_dy(dy, cache, func, kind)
-    x_hat = _view(cache.x_hat)
-    g = _view(dy)
-    m = _count(x_hat)
+    dy = _check_dy(dy, cache, "batchnorm_backward_staged")
+    x_hat, dout = _ncl(cache.x_hat), _ncl(dy)
+    m = _count(dout)
+    gamma = _per_feature(cache.gamma, dout)
     std = np.sqrt(cache.var + cache.var.dtype.type(cache.eps))
-    xmu = x_hat * _bc(std, g)          # recompute node 2 from the cache
+    xmu = x_hat * _per_feature(std, dout)  # recompute node 2 from the cache
     istd = cache.inv_std
     # 9: y = gx + beta
-    dbeta = _sum(g)
-    dgx = g
+    dbeta = _channel_sum(dout)
+    dgx = dout
     # 8: gx = gamma * x_hat
-    dgamma = _sum(dgx * x_hat)
-    dx_hat = dgx * _bc(cache.gamma, g)
+    dgamma = _channel_sum(dgx * x_hat)
+    dx_hat = dgx * gamma
     # 7: x_hat = xmu * istd  (xmu reaches y on two paths; this is the first)
-    distd = _sum(dx_hat * xmu)
-    dxmu1 = dx_hat * _bc(istd, g)
+    distd = _channel_sum(dx_hat * xmu)
+    dxmu1 = dx_hat * _per_feature(istd, dout)
     # 6: istd = 1 / std
     dstd = -distd / std**2
     # 5: std = sqrt(var + eps)
     dvar = dstd * 0.5 / std
     # 4: var = mean(sq)
-    dsq = np.ones_like(g) * _bc(dvar / m, g)
+    dsq = np.ones_like(dout) * _per_feature(dvar / m, dout)
     # 3: sq = xmu ** 2  (the second path to xmu)
     dxmu2 = 2 * xmu * dsq
     # 2: xmu = x - mu
     dxmu = dxmu1 + dxmu2
     dx1 = dxmu
-    dmu = -_sum(dxmu)
+    dmu = -_channel_sum(dxmu)
     # 1: mu = mean(x)
-    dx2 = np.ones_like(g) * _bc(dmu / m, g)
+    dx2 = np.ones_like(dout) * _per_feature(dmu / m, dout)
     dx = (dx1 + dx2).reshape(dy.shape)
     if not return_intermediates:
         return dx, dgamma, dbeta
@@ -343,12 +399,7 @@ def batchnorm2d_forward(x, gamma, beta, eps=1e-5):
     Returns y (N, C, H, W), same dtype as x, and a :class:`BatchNormCache` (mean, var,
     inv_std of shape (C,)).
     """
-    func = "batchnorm2d_forward"
-    x = _check_x(x, func, "2d", training=True)
-    c = x.shape[1]
-    gamma = _check_vector(gamma, func, "gamma", c, x.dtype, "channel")
-    beta = _check_vector(beta, func, "beta", c, x.dtype, "channel")
-    return _forward(x, gamma, beta, _check_eps(eps, func), func)
+    return _checked_forward(x, gamma, beta, eps, "batchnorm2d_forward", "2d")
 
 
 def batchnorm2d_backward(dy, cache):
@@ -357,9 +408,7 @@ def batchnorm2d_backward(dy, cache):
     dy: (N, C, H, W). Returns dx (N, C, H, W), dgamma (C,), dbeta (C,); the compact formula
     of :func:`batchnorm_backward` with m = N * H * W values per channel.
     """
-    func = "batchnorm2d_backward"
-    dy = _check_dy(dy, cache, func, "2d")
-    return _backward(dy, cache, func)
+    return _checked_backward(dy, cache, "batchnorm2d_backward")
 
 
 def batchnorm_inference(x, running_mean, running_var, gamma, beta, eps=1e-5):
@@ -374,29 +423,8 @@ def batchnorm_inference(x, running_mean, running_var, gamma, beta, eps=1e-5):
     a = as_float_array(x, func, "x", "(N, D) or (N, C, H, W)", ndim=(2, 4))
     kind = "1d" if a.ndim == 2 else "2d"
     a = _check_x(a, func, kind, training=False)
-    return _inference(a, running_mean, running_var, gamma, beta, eps, func, kind)[0]
-
-
-def _inference(x, running_mean, running_var, gamma, beta, eps, func, kind):
-    n = x.shape[1]
-    unit = "feature" if kind == "1d" else "channel"
-    rm = _check_vector(running_mean, func, "running_mean", n, x.dtype, unit)
-    rv = _check_vector(running_var, func, "running_var", n, x.dtype, unit)
-    if (rv < 0).any():
-        raise ValueError(f"{func}: running_var (shape {rv.shape}) has negative entries; expected "
-                         f"variances >= 0")
-    g = _check_vector(gamma, func, "gamma", n, x.dtype, unit)
-    b = _check_vector(beta, func, "beta", n, x.dtype, unit)
-    eps = _check_eps(eps, func)
-    v = _view(x)
-    if not np.isfinite(x).all():
-        raise_non_finite(x, func, "x", x.shape)
-    inv_std = 1 / np.sqrt(rv + x.dtype.type(eps))
-    x_hat = v - _bc(rm, v)
-    x_hat *= _bc(inv_std, v)
-    y = x_hat * _bc(g, v)
-    y += _bc(b, v)
-    return y.reshape(x.shape), x_hat.reshape(x.shape), inv_std
+    stats = _checked_stats(a, running_mean, running_var, gamma, beta, eps, func, kind)
+    return _inference(a, *stats)[0]
 
 
 def update_running_stats(running_mean, running_var, batch_mean, batch_var_unbiased, momentum):
@@ -451,7 +479,9 @@ def keras_to_torch_momentum(m):
 # Modules
 # ---------------------------------------------------------------------------------------------
 
-class _BatchNorm:
+class _BatchNorm(Module):
+    """The state around Algorithm 1: parameters, running statistics, train/eval (from Module)."""
+
     _kind = "1d"
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True):
@@ -481,15 +511,6 @@ class _BatchNorm:
         return (f"{type(self).__name__}({self.num_features}, eps={self.eps}, "
                 f"momentum={self.momentum}, affine={self.affine})")
 
-    def train(self, mode: bool = True):
-        """Switch to training mode (batch statistics, running statistics updated). Returns self."""
-        self.training = bool(mode)
-        return self
-
-    def eval(self):
-        """Switch to evaluation mode (running statistics, nothing updated). Returns self."""
-        return self.train(False)
-
     def parameters(self) -> list:
         """``[gamma, beta]`` (the arrays themselves, updated in place by SGD); [] if not affine."""
         return [self.gamma, self.beta] if self.affine else []
@@ -498,14 +519,20 @@ class _BatchNorm:
         """``[dgamma, dbeta]`` from the last :meth:`backward`, aligned with :meth:`parameters`."""
         return [self.dgamma, self.dbeta] if self.affine else []
 
-    def __call__(self, x):
-        return self.forward(x)
-
     def _gamma_beta(self, dtype):
         n = self.num_features
         if self.affine:
             return self.gamma.astype(dtype, copy=False), self.beta.astype(dtype, copy=False)
         return np.ones(n, dtype), np.zeros(n, dtype)
+
+    def _update_running(self, batch_mean, batch_var_unbiased) -> None:
+        """The one running-statistics update of every BatchNorm variant (plain, ghost, ...):
+        :func:`update_running_stats` with ``momentum``, or ``1 / num_batches_tracked`` (the
+        cumulative average) when momentum is None, as PyTorch."""
+        self.num_batches_tracked += 1
+        factor = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
+        self.running_mean, self.running_var = update_running_stats(
+            self.running_mean, self.running_var, batch_mean, batch_var_unbiased, factor)
 
     def forward(self, x):
         """Normalize x: batch statistics in training mode, running statistics in eval mode.
@@ -515,30 +542,20 @@ class _BatchNorm:
         """
         kind = self._kind
         func = f"{type(self).__name__}.forward"
-        x = _check_x(x, func, kind, training=self.training)
-        if x.shape[1] != self.num_features:
-            unit = "features" if kind == "1d" else "channels"
-            raise ValueError(
-                f"{func}: x has shape {x.shape} with {x.shape[1]} {unit}; expected shape "
-                f"{_expected(kind, self.num_features)} (num_features={self.num_features})"
-            )
+        x = _check_x(x, func, kind, training=self.training, num_features=self.num_features)
         gamma, beta = self._gamma_beta(x.dtype)
+        self._cache_training = self.training
         if not self.training:
-            y, x_hat, inv_std = _inference(x, self.running_mean, self.running_var, gamma, beta,
-                                           self.eps, func, kind)
+            stats = _checked_stats(x, self.running_mean, self.running_var, gamma, beta,
+                                   self.eps, func, kind)
+            y, x_hat, inv_std = _inference(x, *stats)
             self._cache = BatchNormCache(x_hat, self.running_mean, self.running_var, inv_std,
                                          gamma, self.eps)
-            self._cache_training = False
             return y
-        y, cache = _forward(x, gamma, beta, self.eps, func)
-        self._cache = cache
-        self._cache_training = True
-        m = _count(_view(x))
-        self.num_batches_tracked += 1
-        factor = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
-        unbiased = cache.var.astype(np.float64) * (m / (m - 1))
-        self.running_mean, self.running_var = update_running_stats(
-            self.running_mean, self.running_var, cache.mean.astype(np.float64), unbiased, factor)
+        y, self._cache = _run_forward(x, gamma, beta, self.eps, func)
+        m = x.size // x.shape[1]
+        unbiased = self._cache.var.astype(np.float64) * (m / (m - 1))
+        self._update_running(self._cache.mean.astype(np.float64), unbiased)
         return y
 
     def backward(self, dy):
@@ -550,17 +567,8 @@ class _BatchNorm:
         func = f"{type(self).__name__}.backward"
         if self._cache is None:
             raise RuntimeError(f"{func}: call forward(x) before backward(dy)")
-        cache = self._cache
-        dy = _check_dy(dy, cache, func, self._kind)
-        if self._cache_training:
-            dx, dgamma, dbeta = _backward(dy, cache, func)
-        else:
-            g = _view(dy)
-            dbeta = _sum(g)
-            dgamma = _sum_prod(g, _view(cache.x_hat))
-            if not (np.isfinite(dbeta).all() and np.isfinite(dgamma).all()):
-                raise_non_finite(dy, func, "dy", dy.shape)
-            dx = (g * _bc(cache.gamma * cache.inv_std, g)).reshape(dy.shape)
+        backward = _backward if self._cache_training else _inference_backward
+        dx, dgamma, dbeta = _checked_backward(dy, self._cache, func, backward)
         if self.affine:
             self.dgamma = dgamma.astype(np.float64)
             self.dbeta = dbeta.astype(np.float64)

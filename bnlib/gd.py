@@ -268,7 +268,7 @@ def steps_vs_ratio(ratios, delta: float = 1e-3, lr_rule: float = 1.0, n: int = 2
 
 @dataclass
 class GDRun:
-    """What the gradient-descent explorer shows for one slider setting.
+    """One measured gradient-descent run (what chapter 2's cells, exercise and explorer read).
 
     path: (k + 1, 2) weights; losses: (k + 1,); steps: steps to reach the target loss or None;
     diverged: whether the run blew up; problem: the problem it ran on; target: the loss target.
@@ -284,7 +284,7 @@ class GDRun:
 
 def explore(spread_ratio: float, lr: float, standardized: bool = False,
             max_steps: int = 2000, delta: float = 1e-3) -> GDRun:
-    """Run gradient descent from zeros for the widget: stop at the target loss, at divergence
+    """Run gradient descent from zeros: stop at the target loss, at divergence
     or after ``max_steps`` steps. The target is ``loss_star + delta``."""
     p = make_problem(float(spread_ratio), bool(standardized))
     path, excesses, reached, diverged = _iterate(p, float(lr), int(max_steps), None,

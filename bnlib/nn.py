@@ -26,13 +26,16 @@ from typing import Callable
 import numpy as np
 
 from ._validation import NonFiniteError, as_float_array, raise_non_finite
+from ._module import Module, eval_mode, train_mode
 from .batchnorm import BatchNorm1d
+from .practice import recompute_bn_statistics
 
 __all__ = [
     "Module",
     "Linear",
     "ReLU",
     "Sigmoid",
+    "sigmoid",
     "Tanh",
     "Sequential",
     "mlp",
@@ -43,58 +46,9 @@ __all__ = [
     "train",
     "unit_percentiles",
     "precise_bn",
+    "eval_mode",
+    "train_mode",
 ]
-
-
-class Module:
-    """Base class: a layer with ``forward``/``__call__``, ``backward``, a ``training`` flag and
-    (possibly empty) aligned ``parameters()``/``gradients()`` lists."""
-
-    training = True
-
-    def __call__(self, x):
-        return self.forward(x)
-
-    def forward(self, x):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def backward(self, dout):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def train(self, mode: bool = True):
-        """Switch to training mode (``mode=False``: eval mode). Returns self."""
-        self.training = bool(mode)
-        return self
-
-    def eval(self):
-        """Switch to evaluation mode. Returns self."""
-        return self.train(False)
-
-    def parameters(self) -> list:
-        """The parameter arrays (updated in place by an optimizer)."""
-        return []
-
-    def gradients(self) -> list:
-        """Gradients from the last backward pass, aligned with :meth:`parameters`."""
-        return []
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-    def _saved(self, name: str):
-        value = getattr(self, name, None)
-        if value is None:
-            raise RuntimeError(f"{type(self).__name__}.backward: call forward(x) before "
-                               f"backward(dout)")
-        return value
-
-    def _check_dout(self, dout, shape):
-        func = f"{type(self).__name__}.backward"
-        d = as_float_array(dout, func, "dout", shape, ndim=len(shape))
-        if d.shape != shape:
-            raise ValueError(f"{func}: dout has shape {d.shape}; expected shape {shape} (the "
-                             f"shape of the forward output)")
-        return d
 
 
 def _check_batch(x, func: str, n_features: int) -> np.ndarray:
@@ -164,6 +118,24 @@ class Linear(Module):
         return [self.dweight] if self.bias is None else [self.dweight, self.dbias]
 
 
+def sigmoid(x):
+    """The logistic function ``1 / (1 + exp(-x))``, elementwise (the one sigmoid of bnlib).
+
+    x: any shape; floating-point input keeps its dtype, other input becomes float64.
+    Keeps full relative precision for negative x (sigmoid(-40) = 4.2e-18, not 0); below
+    x = -709 exp(-x) overflows to inf quietly and the result is 0 (the true value < 1e-308).
+    """
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    with np.errstate(over="ignore"):
+        e = np.exp(-x)
+    if e.ndim == 0:  # a scalar: numpy returned a number, not an array to reuse
+        return 1.0 / (1.0 + e)
+    e += 1.0
+    return np.reciprocal(e, out=e)
+
+
 class _Elementwise(Module):
     def forward(self, x):
         func = f"{type(self).__name__}.forward"
@@ -178,20 +150,12 @@ class _Elementwise(Module):
 
 
 class Sigmoid(_Elementwise):
-    """Logistic sigmoid ``1 / (1 + exp(-x))``, elementwise; any shape.
-
-    Computed as ``1 / (1 + exp(-x))``, which keeps full relative precision for negative x
-    (sigmoid(-40) = 4.2e-18, not 0); below x = -709, exp(-x) overflows to inf quietly and
-    the result is 0 (the true value is below 1e-308).
+    """Logistic sigmoid ``1 / (1 + exp(-x))``, elementwise; any shape, like
+    ``torch.nn.Sigmoid``. Forward: :func:`sigmoid` (its precision notes apply).
     Backward: ``dx = dout * y * (1 - y)``.
     """
 
-    @staticmethod
-    def _f(x):
-        with np.errstate(over="ignore"):
-            e = np.exp(-x)
-        e += 1.0
-        return np.reciprocal(e, out=e)
+    _f = staticmethod(sigmoid)
 
     @staticmethod
     def _df(dout, y):
@@ -420,13 +384,8 @@ def accuracy(model, x, y) -> float:
     it was in before.
     """
     y = np.asarray(y)
-    was_training = getattr(model, "training", True)
-    model.eval()
-    try:
-        with np.errstate(over="ignore", invalid="ignore"), _one_blas_thread():
-            logits = model(x)
-    finally:
-        model.train(was_training)
+    with eval_mode(model), np.errstate(over="ignore", invalid="ignore"), _one_blas_thread():
+        logits = model(x)
     if np.shape(logits)[0] != y.shape[0]:
         raise ValueError(f"accuracy: y has shape {y.shape} but the model gave {np.shape(logits)[0]} "
                          f"predictions; expected y of shape ({np.shape(logits)[0]},)")
@@ -554,11 +513,8 @@ def _log(hist, model, step, loss, x_train, y_train, x_test, y_test, record):
     hist["train_acc"].append(accuracy(model, x_train, y_train))
     hist["test_acc"].append(float("nan") if x_test is None else accuracy(model, x_test, y_test))
     if record is not None:
-        model.eval()
-        try:
+        with eval_mode(model):
             values = record(model, step)
-        finally:
-            model.train()
         for key, value in dict(values).items():
             hist.setdefault(key, []).append(value)
 
@@ -571,14 +527,11 @@ def unit_percentiles(model, x, layer, unit, q=(15, 50, 85)) -> np.ndarray:
     Returns an array of len(q): by default the 15th, 50th and 85th percentiles, as in
     Ioffe & Szegedy (2015), Figure 1(b, c).
     """
-    was_training = model.training
-    model.eval()
     try:
-        with _one_blas_thread():
+        with eval_mode(model), _one_blas_thread():
             model.forward(x, keep=True)
         acts = model.activations[layer]
     finally:
-        model.train(was_training)
         model.activations = []
     if not 0 <= unit < acts.shape[1]:
         raise ValueError(f"unit_percentiles: unit is {unit}; layer {layer} has output shape "
@@ -714,19 +667,8 @@ def precise_bn(model, x):
     model's current weights, each BatchNorm1d gets the mean and the unbiased variance of its
     input over all rows of x, as in Algorithm 2 of Ioffe & Szegedy (2015). Layers are
     treated in order, so a later layer sees the earlier layers already fixed (eval mode).
-    Modifies the model in place (its mode is restored) and returns it.
+    Modifies the model in place (its mode is restored) and returns it. The same as
+    ``bnlib.practice.recompute_bn_statistics(model, x, statistics="whole_set")``, the one
+    precise-BN function (its default averages per-batch statistics instead).
     """
-    from .batchnorm import BatchNorm1d
-
-    was_training = model.training
-    model.eval()
-    try:
-        for i, m in enumerate(model):
-            if isinstance(m, BatchNorm1d):
-                inputs = model[:i](x) if i else np.asarray(x, dtype=float)
-                m.running_mean = inputs.mean(axis=0)
-                m.running_var = inputs.var(axis=0, ddof=1)
-    finally:
-        model.train(was_training)
-        model.activations = []
-    return model
+    return recompute_bn_statistics(model, x, statistics="whole_set")

@@ -26,7 +26,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .batchnorm import BatchNorm1d, batchnorm_backward, batchnorm_forward, update_running_stats
+from ._validation import as_float_array
+from .batchnorm import BatchNorm1d, batchnorm_backward, batchnorm_forward
 
 __all__ = [
     "hidden_unit_population",
@@ -41,7 +42,6 @@ __all__ = [
     "GhostBatchNorm1d",
     "FrozenBatchNorm1d",
     "refresh_frozen_statistics",
-    "batch_noise_summary",
 ]
 
 
@@ -199,8 +199,8 @@ def ghost_batchnorm_backward(dy: np.ndarray, cache: GhostBatchNormCache):
     backward pass per ghost batch; dgamma and dbeta add up over ghost batches.
     """
     g = cache.ghost_size
-    dy = np.asarray(dy, dtype=float)
     expected = (g * len(cache.caches), cache.caches[0].x_hat.shape[1])
+    dy = as_float_array(dy, "ghost_batchnorm_backward", "dy", expected, ndim=2)
     if dy.shape != expected:
         raise ValueError(f"ghost_batchnorm_backward: dy has shape {dy.shape}, expected "
                          f"{expected} (the shape of the forward output)")
@@ -248,12 +248,6 @@ class GhostBatchNorm1d(BatchNorm1d):
         if self.affine:
             self.dgamma, self.dbeta = dgamma, dbeta
         return dx
-
-    def _update_running(self, mean, var_unbiased):
-        self.num_batches_tracked += 1
-        momentum = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
-        self.running_mean, self.running_var = update_running_stats(
-            self.running_mean, self.running_var, mean, var_unbiased, momentum)
 
 
 # --------------------------------------------------------------------------- frozen BN
@@ -322,51 +316,19 @@ def _walk(model):
             yield from _walk(child)
 
 
-def _as_1d_float(values, name: str) -> np.ndarray:
-    values = np.asarray(values)
-    if values.ndim != 1:
-        raise ValueError(f"{name}: values must be 1-D (one feature), got shape {values.shape}")
-    if not np.issubdtype(values.dtype, np.floating):
-        values = values.astype(float)
-    return values
+def _as_1d_float(values, func: str) -> np.ndarray:
+    """values as a 1-D float array (one feature); integers are refused, as in batchnorm.py."""
+    return as_float_array(values, func, "values", "(N,)", ndim=1)
 
 
-def _as_2d_float(x, name: str, param: str) -> np.ndarray:
-    x = np.asarray(x)
-    if x.ndim != 2:
-        raise ValueError(f"{name}: {param} must be 2-D (N, D), got shape {x.shape}")
-    if not np.issubdtype(x.dtype, np.floating):
-        x = x.astype(float)
-    return x
+def _as_2d_float(x, func: str, name: str) -> np.ndarray:
+    """x as a 2-D (N, D) float array; integers are refused, as in batchnorm.py."""
+    return as_float_array(x, func, name, "(N, D)", ndim=2)
 
 
-def _check_batch_size(m, n: int, name: str, min_m: int) -> None:
+def _check_batch_size(m, n: int, func: str, min_m: int) -> None:
     if isinstance(m, bool) or not isinstance(m, (int, np.integer)):
-        raise TypeError(f"{name}: m must be an int, got {type(m).__name__}")
+        raise TypeError(f"{func}: m must be an int, got {type(m).__name__}")
     if not min_m <= m <= n:
-        raise ValueError(f"{name}: batch size m must be between {min_m} and {n} "
-                         f"(the population size), got {m}")
-
-
-# --------------------------------------------------------------------------- widget compute
-
-def batch_noise_summary(values: np.ndarray, index: int, m: int, n_batches: int = 400, *,
-                        seed: int = 0) -> dict:
-    """Everything the batch-size widget shows for batch size ``m`` (pure and seeded).
-
-    Returns a dict: ``x_hat`` (n_batches,) normalized values of example ``index`` in random
-    batches that contain it; ``means`` and ``variances`` (n_batches,) statistics of random
-    batches; ``spread_x_hat``, ``spread_mean``, ``spread_var`` (standard deviations across
-    batches); ``sigma`` and ``var`` of the whole population; ``pred_mean`` = sigma / sqrt(m).
-    """
-    rng = np.random.default_rng(seed)
-    values = _as_1d_float(values, "batch_noise_summary")
-    x_hat = normalized_value_samples(values, index, m, n_batches, rng=rng)
-    means, variances = sample_batch_statistics(values, m, n_batches, rng=rng)
-    sigma = float(values.std())
-    return {
-        "m": int(m), "x_hat": x_hat, "means": means, "variances": variances,
-        "spread_x_hat": float(x_hat.std()), "spread_mean": float(means.std()),
-        "spread_var": float(variances.std()), "sigma": sigma, "var": sigma ** 2,
-        "mean": float(values.mean()), "pred_mean": sigma / np.sqrt(m),
-    }
+        raise ValueError(f"{func}: batch size m must be between {min_m} and {n} "
+                         f"(the population size, values has shape ({n},)), got {m}")

@@ -293,6 +293,25 @@ def layernorm_backward(dy, cache):
     return _backward(_check_dy(dy, cache, func), cache)
 
 
+def _grouped_forward(x, g: int, gamma, beta, eps, func: str):
+    """Group norm with g groups of channels (instance norm: g = C), x already checked."""
+    n, c = x.shape[:2]
+    why = f"one value per channel; x has {c} channels"
+    gamma = _check_param(gamma, func, "gamma", (c,), x.dtype, why)
+    beta = _check_param(beta, func, "beta", (c,), x.dtype, why)
+    bc = _channel_bc(x.ndim)
+    rows = (n * g, x.size // (n * g))
+    axes = (0,) + tuple(range(2, x.ndim))
+    return _forward(x, rows, (n, g), None if gamma is None else gamma.reshape(bc),
+                    None if beta is None else beta.reshape(bc), _check_eps(eps, func),
+                    axes, (c,), True)
+
+
+def _grouped_backward(dy, cache, func: str):
+    cache = _check_cache(cache, func)
+    return _backward(_check_dy(dy, cache, func), cache)
+
+
 def groupnorm_forward(x, num_groups, gamma=None, beta=None, eps=1e-5):
     """Group normalization: split the C channels into ``num_groups`` groups of C / G
     consecutive channels and normalize each (example, group) over its channels and
@@ -315,15 +334,7 @@ def groupnorm_forward(x, num_groups, gamma=None, beta=None, eps=1e-5):
         raise ValueError(f"{func}: num_groups={g} does not divide the {c} channels of x "
                          f"(shape {x.shape}); expected x of shape (N, C, *) with C divisible "
                          f"by num_groups (for C={c}: num_groups in {divisors})")
-    why = f"one value per channel; x has {c} channels"
-    gamma = _check_param(gamma, func, "gamma", (c,), x.dtype, why)
-    beta = _check_param(beta, func, "beta", (c,), x.dtype, why)
-    bc = _channel_bc(x.ndim)
-    rows = (n * g, x.size // (n * g))
-    axes = (0,) + tuple(range(2, x.ndim))
-    return _forward(x, rows, (n, g), None if gamma is None else gamma.reshape(bc),
-                    None if beta is None else beta.reshape(bc), _check_eps(eps, func),
-                    axes, (c,), True)
+    return _grouped_forward(x, g, gamma, beta, eps, func)
 
 
 def groupnorm_backward(dy, cache):
@@ -332,9 +343,7 @@ def groupnorm_backward(dy, cache):
     dy: ``(N, C, *)``. Returns dx ``(N, C, *)``, dgamma (C,) and dbeta (C,) (summed over N and the
     positions).
     """
-    func = "groupnorm_backward"
-    cache = _check_cache(cache, func)
-    return _backward(_check_dy(dy, cache, func), cache)
+    return _grouped_backward(dy, cache, "groupnorm_backward")
 
 
 def instancenorm_forward(x, gamma=None, beta=None, eps=1e-5):
@@ -348,16 +357,8 @@ def instancenorm_forward(x, gamma=None, beta=None, eps=1e-5):
     """
     func = "instancenorm_forward"
     x = _check_x(x, func, "(N, C, H, W)", 3)
-    n, c = x.shape[:2]
-    why = f"one value per channel; x has {c} channels"
-    gamma = _check_param(gamma, func, "gamma", (c,), x.dtype, why)
-    beta = _check_param(beta, func, "beta", (c,), x.dtype, why)
-    bc = _channel_bc(x.ndim)
-    rows = (n * c, x.size // (n * c))
-    axes = (0,) + tuple(range(2, x.ndim))
-    return _forward(x, rows, (n, c), None if gamma is None else gamma.reshape(bc),
-                    None if beta is None else beta.reshape(bc), _check_eps(eps, func),
-                    axes, (c,), True)
+    c = x.shape[1]
+    return _grouped_forward(x, c, gamma, beta, eps, func)
 
 
 def instancenorm_backward(dy, cache):
@@ -365,9 +366,7 @@ def instancenorm_backward(dy, cache):
 
     dy: ``(N, C, *)``. Returns dx ``(N, C, *)``, dgamma (C,) and dbeta (C,).
     """
-    func = "instancenorm_backward"
-    cache = _check_cache(cache, func)
-    return _backward(_check_dy(dy, cache, func), cache)
+    return _grouped_backward(dy, cache, "instancenorm_backward")
 
 
 def rmsnorm_forward(x, normalized_shape, gamma=None, eps=None):

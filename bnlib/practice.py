@@ -29,6 +29,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ._module import eval_mode, train_mode
 from ._validation import as_float_array, shape_text
 from .batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm, _check_eps, _check_vector
 
@@ -175,36 +176,48 @@ def batchnorm_layers(model) -> list:
     return [bn for m in getattr(model, "modules", ()) for bn in batchnorm_layers(m)]
 
 
-def recompute_bn_statistics(model, batches):
+def recompute_bn_statistics(model, batches, *, statistics: str = "batch_average"):
     """Replace every BN layer's running statistics by population statistics ("precise BN").
 
-    model: a bnlib model (e.g. :class:`~bnlib.Sequential`) with BatchNorm1d/2d layers.
-    batches: an iterable of input batches x (or of (x, y) pairs, y ignored), e.g. training
-    batches of the size used in training.
+    The one precise-BN function; it offers the two estimates of the population statistics:
 
-    The model runs forward in training mode over every batch, with each BN layer's momentum
-    set to None: ``running_mean`` becomes the equal-weight average of the batch means and
-    ``running_var`` the average of the unbiased batch variances, all computed with the final
-    weights (Wu & Johnson 2021, section 3). No parameter changes; momentum and the
-    training/eval mode are restored afterwards. Returns the model.
+    ``statistics="batch_average"`` (default; Wu & Johnson 2021, section 3): ``batches`` is an
+    iterable of input batches x (or of (x, y) pairs, y ignored), e.g. training batches of the
+    size used in training. The model (any bnlib model with BatchNorm1d/2d layers) runs
+    forward in training mode over every batch, with each BN layer's momentum set to None:
+    ``running_mean`` becomes the equal-weight average of the batch means and ``running_var``
+    the average of the unbiased batch variances.
+
+    ``statistics="whole_set"`` (Ioffe & Szegedy 2015, Algorithm 2): ``batches`` is one array
+    x (N, D), e.g. the whole training set, and the model a :class:`~bnlib.nn.Sequential` of
+    BatchNorm1d and other layers. Each BN layer gets the mean and the unbiased variance of its
+    input over all rows of x; layers are treated in order, so a later layer sees the earlier
+    ones already fixed (eval mode). This is :func:`bnlib.nn.precise_bn`.
+
+    Both use the final weights and change no parameter; momentum and the training/eval mode
+    are restored afterwards. Returns the model.
     """
     func = "recompute_bn_statistics"
+    if statistics == "whole_set":
+        return _whole_set_statistics(model, batches)
+    if statistics != "batch_average":
+        raise ValueError(f"{func}: statistics is {statistics!r}; expected 'batch_average' or "
+                         f"'whole_set'")
     layers = batchnorm_layers(model)
     if not layers:
         raise ValueError(f"{func}: the model has no BatchNorm1d/BatchNorm2d layer")
     saved = [(bn, bn.momentum, bn.running_mean, bn.running_var, bn.num_batches_tracked)
              for bn in layers]
-    was_training = getattr(model, "training", True)
     n_batches = 0
     try:
         for bn in layers:
             bn.momentum = None
             bn.num_batches_tracked = 0
-        model.train()
-        for batch in batches:
-            x = batch[0] if isinstance(batch, tuple) else batch
-            model(x)
-            n_batches += 1
+        with train_mode(model):
+            for batch in batches:
+                x = batch[0] if isinstance(batch, tuple) else batch
+                model(x)
+                n_batches += 1
         if n_batches == 0:
             raise ValueError(f"{func}: batches is empty; expected at least one batch")
     except BaseException:
@@ -214,7 +227,19 @@ def recompute_bn_statistics(model, batches):
     finally:
         for bn, momentum, *_ in saved:
             bn.momentum = momentum
-        model.train(was_training)
+    return model
+
+
+def _whole_set_statistics(model, x):
+    try:
+        with eval_mode(model):
+            for i, m in enumerate(model):
+                if isinstance(m, BatchNorm1d):
+                    inputs = model[:i](x) if i else np.asarray(x, dtype=float)
+                    m.running_mean = inputs.mean(axis=0)
+                    m.running_var = inputs.var(axis=0, ddof=1)
+    finally:
+        model.activations = []
     return model
 
 
@@ -225,14 +250,12 @@ def kept_running_statistics(model):
     computes without letting the look change the model."""
     layers = batchnorm_layers(model)
     saved = [(bn.running_mean, bn.running_var, bn.num_batches_tracked) for bn in layers]
-    was_training = getattr(model, "training", True)
     try:
-        model.train()
-        yield model
+        with train_mode(model):
+            yield model
     finally:
         for bn, (mean, var, tracked) in zip(layers, saved):
             bn.running_mean, bn.running_var, bn.num_batches_tracked = mean, var, tracked
-        model.train(was_training)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -257,12 +280,8 @@ def predict_in_batch(model, x, batchmates):
                          f"(M, {x.shape[0]}) with M >= 1 (x has {x.shape[0]} features)")
     with kept_running_statistics(model):
         train_probs = _softmax(model(np.vstack([x[None], mates])))[0]
-    was_training = getattr(model, "training", True)
-    try:
-        model.eval()
+    with eval_mode(model):
         eval_probs = _softmax(model(x[None]))[0]
-    finally:
-        model.train(was_training)
     return train_probs, eval_probs
 
 

@@ -63,6 +63,21 @@ class PageReport:
 
 
 
+def open_tab(browser, report: PageReport, *, failures: bool = False):
+    """A new 1280 x 900 browser context and tab whose requests, console errors and page errors
+    go to ``report`` (with ``failures``, also failed requests and HTTP errors).
+    Returns (context, tab); close the context when done."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  service_workers="block")
+    context.route("**/*", report.route)
+    tab = context.new_page()
+    tab.on("console", report.console)
+    tab.on("pageerror", report.page_error)
+    if failures:
+        tab.on("requestfailed", report.request_failed)
+        tab.on("response", report.response)
+    return context, tab
+
 
 # What a page needs before it is looked at as a reader sees it: MathJax has typeset, the
 # ipywidgets HTML manager has rendered every saved view, the toggle buttons (folded cells and

@@ -40,8 +40,8 @@ E2E_FILE = "test_jupyterlab_e2e.py"
 #: a notebook's cells only run in order. Execution alone takes 4.5 to 7 s for these on a quiet
 #: 2-core machine (bench/README.md; 1.4 to 3.4 s for the others), plus 2 to 5 s of kernel
 #: start-up; the book build at a load average of 10 showed the same order (44 to 97 s).
-SLOW_NOTEBOOKS = ("02_standardization.ipynb", "03c_bn_in_a_network.ipynb",
-                  "05_batch_noise.ipynb")
+SLOW_NOTEBOOKS = ("02_standardization.ipynb", "03b_training_vs_inference.ipynb",
+                  "03c_bn_in_a_network.ipynb", "05_batch_noise.ipynb")
 
 
 def pytest_configure(config):
@@ -52,15 +52,24 @@ def pytest_configure(config):
     threadpool_limits(int(os.environ["OPENBLAS_NUM_THREADS"]))
 
 
-#: Test files that are slow as a whole: each starts Chromium (the browser tests).
-SLOW_FILES = ("test_browser_*.py",)
+#: Test files that are slow as a whole: each starts Chromium (the browser tests), or each of
+#: their tests builds a widget twice and renders its frames (8 to 41 s a widget, measured with
+#: ``--durations`` on this 2-core machine at a load average of 4).
+SLOW_FILES = ("test_browser_*.py", "test_static_widgets.py")
+#: Single tests measured above 5 s in the same run (file::test-name patterns).
+SLOW_TESTS = ("test_ch3c_mechanisms.py::test_mechanisms_cache_matches_the_code",
+              "test_ch5_widgets.py::*", "test_ch3c_widgets.py::test_figure1_explorer_*",
+              "test_widgets_core.py::test_static_export_*", "test_ch3c_cache.py::*",
+              "test_ch4_widgets.py::test_the_base_times_every_move")
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         name = item.path.name
+        test = f"{name}::{item.name}"
         if (item.path.suffix == ".ipynb" and name in SLOW_NOTEBOOKS) or any(
-                fnmatch.fnmatch(name, pattern) for pattern in SLOW_FILES):
+                fnmatch.fnmatch(name, pattern) for pattern in SLOW_FILES) or any(
+                fnmatch.fnmatch(test, pattern) for pattern in SLOW_TESTS):
             item.add_marker(pytest.mark.slow)
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import pytest
 
-from book_browser import CHROMIUM, LOOPBACK, PAGE_TIMEOUT_MS, PageReport, built_pages  # noqa: F401
+from book_browser import (CHROMIUM, LOOPBACK, PAGE_TIMEOUT_MS, PageReport,  # noqa: F401
+                          built_pages, open_tab)
 from conftest import BOOK_HTML, skip_or_fail  # noqa: F401
 
 # JavaScript run in the page after it loaded.
@@ -87,14 +88,7 @@ PAGES = built_pages()
 @pytest.mark.parametrize("page", PAGES or ["(book not built)"])
 def test_page_renders_offline(page, book_html, server, browser):
     report = PageReport()
-    context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                  service_workers="block")
-    context.route("**/*", report.route)
-    tab = context.new_page()
-    tab.on("console", report.console)
-    tab.on("pageerror", report.page_error)
-    tab.on("requestfailed", report.request_failed)
-    tab.on("response", report.response)
+    context, tab = open_tab(browser, report, failures=True)
     try:
         tab.goto(f"{server}/{page}", wait_until="networkidle", timeout=PAGE_TIMEOUT_MS)
         assert tab.evaluate(WAIT_FOR_MATH) in ("no math", "typeset"), "MathJax did not load"

@@ -27,7 +27,7 @@ import os
 
 import pytest
 
-from book_browser import PAGE_TIMEOUT_MS, PageReport, built_pages
+from book_browser import PAGE_TIMEOUT_MS, PageReport, built_pages, open_tab
 from conftest import BOOK_HTML, skip_or_fail
 
 MANIFEST = os.environ.get("BNLIB_WIDGETS_MANIFEST") or str(BOOK_HTML.parent / "widget_manifest")
@@ -183,12 +183,7 @@ def test_every_widget_responds_like_the_live_one(page, book_html, server, browse
     if not CHAPTERS:
         skip_or_fail("the book is not built: run `make book`")
     report = PageReport()
-    context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                  service_workers="block")
-    context.route("**/*", report.route)
-    tab = context.new_page()
-    tab.on("console", report.console)
-    tab.on("pageerror", report.page_error)
+    context, tab = open_tab(browser, report)
     try:
         tab.goto(f"{server}/{page}", wait_until="networkidle", timeout=PAGE_TIMEOUT_MS)
         n_views = tab.locator("script[type='application/vnd.jupyter.widget-view+json']").count()

@@ -86,8 +86,8 @@ def test_sweep_prefix_is_recomputed():
 
 def test_noisy_and_landscape_prefixes_are_recomputed():
     why = load_cache("ch3c_why")
-    _, h = figure1.train_run(bn=None, lr=why["noisy"]["lr"], seed=0, steps=200, eval_every=100,
-                             model=benefits.noisy_model(seed=0))
+    h = figure1.fit_digits(benefits.noisy_model(seed=0), lr=why["noisy"]["lr"], seed=0,
+                           steps=200, eval_every=100)
     assert close(h["test_acc"], why["noisy"]["acc"]["noisy"][0][:2]), RERUN
     fresh = benefits.landscape_run(bn=False, lr=why["noisy"]["lr"], seed=0, steps=200)
     for key in ("loss_range", "grad_change", "beta"):
@@ -99,8 +99,8 @@ def test_noisy_and_landscape_prefixes_are_recomputed():
 @pytest.mark.slow
 def test_one_placement_run_ends_within_the_seed_spread():
     why = load_cache("ch3c_why")["placement"]
-    _, h = figure1.train_run(bn="after", lr=why["lr"], seed=why["seeds"][0], steps=why["steps"],
-                             eval_every=why["steps"], activation="relu")
+    _, h = figure1.train_digits(bn="after", lr=why["lr"], seed=why["seeds"][0], steps=why["steps"],
+                                eval_every=why["steps"], activation="relu")
     seeds = np.asarray(why["acc"]["relu/after"])
     tolerance = SEED_SPREADS * seeds.std(ddof=1)
     assert abs(h["test_acc"][-1] - seeds[0]) <= tolerance, RERUN

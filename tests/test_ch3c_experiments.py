@@ -116,7 +116,7 @@ def test_noisy_model_puts_noise_after_every_bn():
 
 def test_landscape_measurement_does_not_change_the_training_run():
     probed = benefits.landscape_run(bn=True, steps=200, every=100)
-    _, plain = figure1.train_run(bn="before", lr=0.5, seed=0, steps=200, eval_every=100)
+    _, plain = figure1.train_digits(bn="before", lr=0.5, seed=0, steps=200, eval_every=100)
     assert probed["test_acc"] == [float(a) for a in plain["test_acc"]]
     assert probed["step"] == [100, 200]
     assert all(v >= 0 for v in probed["loss_range"] + probed["grad_change"] + probed["beta"])

@@ -79,7 +79,7 @@ def test_layer_scale_run_validates_and_none_is_the_default_net():
     with pytest.raises(ValueError, match="which"):
         benefits.layer_scale_run(which="first", seed=0)
     acc = benefits.layer_scale_run(which="none", seed=0, steps=50)
-    _, h = figure1.train_run(bn="before", lr=0.5, seed=0, steps=50, eval_every=50)
+    _, h = figure1.train_digits(bn="before", lr=0.5, seed=0, steps=50, eval_every=50)
     assert acc == h["test_acc"][-1]
     assert benefits.layer_scale_run(which="output", seed=0, steps=50) != acc
 

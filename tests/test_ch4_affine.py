@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from bnlib import affine
+from bnlib.widgets.gamma_beta import affine_view
 from bnlib.batchnorm import batchnorm2d_forward, batchnorm_forward
 
 
@@ -87,11 +88,11 @@ def test_rms_distance_and_affine_view():
     assert affine.rms_distance(x + 1.0, x) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="shape"):
         affine.rms_distance(x[:3], x)
-    y, d = affine.affine_view(x, 1.0, 0.0)
+    y, d = affine_view(x, 1.0, 0.0)
     assert abs(y.mean()) < 1e-12 and y.std() == pytest.approx(1.0, abs=1e-5)
     assert d == pytest.approx(affine.rms_distance(y, x))
     gamma, beta = affine.identity_params(x.reshape(-1, 1))
-    _, d_id = affine.affine_view(x, gamma[0], beta[0])
+    _, d_id = affine_view(x, gamma[0], beta[0])
     assert d_id < 1e-12
 
 

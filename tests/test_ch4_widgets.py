@@ -6,7 +6,7 @@ import pytest
 
 from bnlib import affine
 from bnlib.batchnorm import batchnorm_forward
-from bnlib.widgets.gamma_beta import gamma_beta_explorer, training_animator
+from bnlib.widgets.gamma_beta import affine_view, gamma_beta_explorer, training_animator
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +26,11 @@ def runs(unit):
 def test_explorer_readout_follows_the_sliders(unit):
     w = gamma_beta_explorer(unit[:, 0])
     w.gamma.value, w.beta.value = 1.0, 0.0
-    _, expected = affine.affine_view(unit[:, 0], 1.0, 0.0)
+    _, expected = affine_view(unit[:, 0], 1.0, 0.0)
     assert w.distance == pytest.approx(expected)
     assert f"{expected:.3f}" in w.readout.value
     w.beta.value = 2.0
-    _, moved = affine.affine_view(unit[:, 0], 1.0, 2.0)
+    _, moved = affine_view(unit[:, 0], 1.0, 2.0)
     assert w.distance == pytest.approx(moved) and f"{moved:.3f}" in w.readout.value
 
 

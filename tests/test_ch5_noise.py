@@ -5,10 +5,10 @@ import pytest
 from bnlib import nn
 from bnlib.batchnorm import BatchNorm1d, batchnorm_forward
 from bnlib.gradcheck import numerical_gradient, relative_error
+from bnlib.widgets.noise import batch_noise_summary
 from bnlib.noise import (
     FrozenBatchNorm1d,
     GhostBatchNorm1d,
-    batch_noise_summary,
     ghost_batchnorm_backward,
     ghost_batchnorm_forward,
     hidden_unit_population,

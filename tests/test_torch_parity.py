@@ -144,3 +144,142 @@ def test_recorded_reference_is_what_torch_computes_today():
         # float64 throughout: PyTorch builds and CPUs differ only in the last bits
         np.testing.assert_allclose(record[key], fresh[key], rtol=1e-12, atol=1e-12, err_msg=key)
     assert record["torch_version"].split(".")[0] == torch.__version__.split(".")[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Every other bnlib module with a PyTorch counterpart, forward and backward in float64.
+# Elsewhere: LayerNorm, GroupNorm, InstanceNorm2d, RMSNorm and Conv2d in
+# tests/test_ch6_torch_parity.py; folding against torch.nn.utils.fusion in
+# tests/test_ch7_practice.py; SGD with momentum against PyTorch's documented update in
+# tests/test_nn.py.
+# ---------------------------------------------------------------------------------------------
+
+from bnlib.batchnorm import (  # noqa: E402
+    batchnorm2d_backward,
+    batchnorm2d_forward,
+    batchnorm_inference,
+)
+from bnlib.nn import Flatten, ReLU, Sequential, Sigmoid, Tanh, Unflatten, mlp  # noqa: E402
+
+F = torch.nn.functional
+
+
+def torch_grad(fn, *arrays, dy):
+    """PyTorch's output of fn(*tensors) and the gradients of <output, dy> w.r.t. each array."""
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(*ts)
+    out.backward(torch.from_numpy(dy))
+    return out.detach().numpy(), [t.grad.numpy() for t in ts]
+
+
+def forward_backward_close(ours, theirs, x, dy):
+    """ours(x) and ours.backward(dy) agree with the torch module's output and input gradient."""
+    y, dx = ours(x), ours.backward(dy)
+    xt = torch.tensor(x, requires_grad=True)
+    yt = theirs(xt)
+    yt.backward(torch.from_numpy(dy))
+    close(y, yt)
+    close(dx, xt.grad)
+
+
+@pytest.mark.parametrize("ours_cls, theirs", [(ReLU, torch.relu), (Sigmoid, torch.sigmoid),
+                                              (Tanh, torch.tanh)])
+def test_activations_match_torch_forward_and_backward(ours_cls, theirs):
+    rng = np.random.default_rng(3)
+    # large magnitudes too: sigmoid(-40) keeps its relative precision, sigmoid(-800) is 0
+    x = np.concatenate([rng.normal(0, 3, 40), [-800.0, -40.0, -1e-3, 0.0, 1e-3, 40.0]])
+    x = x.reshape(2, 23)
+    dy = rng.normal(size=x.shape)
+    ours = ours_cls()
+    y, dx = ours(x), ours.backward(dy)
+    yt, (dxt,) = torch_grad(theirs, x, dy=dy)
+    np.testing.assert_allclose(y, yt, rtol=1e-12, atol=0)
+    # 1 - y**2 and y * (1 - y) cancel near saturation: compare dx to the rounding of 1
+    np.testing.assert_allclose(dx, dxt, rtol=1e-12, atol=1e-15)
+
+
+def test_flatten_and_unflatten_match_torch():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, 2, 4, 5))
+    ours = Sequential(Flatten(), Unflatten((8, 5)), Flatten())
+    theirs = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Unflatten(1, (8, 5)),
+                                 torch.nn.Flatten())
+    dy = rng.normal(size=(3, 40))
+    y, dx = ours(x), ours.backward(dy)
+    yt, (dxt,) = torch_grad(theirs, x, dy=dy)
+    assert y.shape == yt.shape and dx.shape == x.shape
+    np.testing.assert_array_equal(y, yt)
+    np.testing.assert_array_equal(dx, dxt)
+
+
+def test_batchnorm2d_functional_and_inference_match_torch():
+    rng = np.random.default_rng(5)
+    x = rng.normal(2.0, 3.0, (4, 3, 5, 2))
+    gamma, beta = rng.uniform(0.5, 2.0, 3), rng.normal(size=3)
+    dy = rng.normal(size=x.shape)
+    y, cache = batchnorm2d_forward(x, gamma, beta, eps=1e-3)
+    dx, dgamma, dbeta = batchnorm2d_backward(dy, cache)
+    yt, (dxt, dgt, dbt) = torch_grad(
+        lambda a, g, b: F.batch_norm(a, None, None, g, b, training=True, eps=1e-3),
+        x, gamma, beta, dy=dy)
+    for ours, theirs in ((y, yt), (dx, dxt), (dgamma, dgt), (dbeta, dbt)):
+        close(ours, theirs)
+    mean, var = rng.normal(size=3), rng.uniform(0.5, 2.0, 3)
+    for xs in (x, x[:, :, 0, 0].copy()):   # (N, C, H, W) and (N, D)
+        ref = F.batch_norm(torch.from_numpy(xs), torch.from_numpy(mean), torch.from_numpy(var),
+                           torch.from_numpy(gamma), torch.from_numpy(beta), training=False,
+                           eps=1e-3)
+        close(batchnorm_inference(xs, mean, var, gamma, beta, eps=1e-3), ref)
+
+
+@pytest.mark.parametrize("cls, torch_cls, shape", [
+    (BatchNorm1d, torch.nn.BatchNorm1d, (6, 4)),
+    (BatchNorm2d, torch.nn.BatchNorm2d, (3, 4, 2, 3)),
+])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batchnorm_eval_backward_and_affine_false_match_torch(cls, torch_cls, shape, affine):
+    rng = np.random.default_rng(6)
+    ours = cls(4, affine=affine)
+    theirs = torch_cls(4, affine=affine, dtype=torch.float64)
+    if affine:
+        ours.gamma[:] = rng.uniform(0.5, 2.0, 4)
+        ours.beta[:] = rng.normal(size=4)
+        with torch.no_grad():
+            theirs.weight.copy_(torch.from_numpy(ours.gamma))
+            theirs.bias.copy_(torch.from_numpy(ours.beta))
+    for _ in range(2):   # training steps: running statistics move away from (0, 1)
+        x = rng.normal(1.0, 2.0, shape)
+        ours(x)
+        theirs(torch.from_numpy(x))
+    ours.eval()
+    theirs.eval()
+    forward_backward_close(ours, theirs, rng.normal(1.0, 2.0, shape), rng.normal(size=shape))
+    if affine:
+        close(ours.dgamma, theirs.weight.grad)
+        close(ours.dbeta, theirs.bias.grad)
+
+
+@pytest.mark.parametrize("bn", [None, "before", "after"])
+def test_mlp_matches_the_same_torch_sequential(bn):
+    rng = np.random.default_rng(7)
+    ours = mlp([5, 6, 4, 3], activation="sigmoid", bn=bn, rng=rng)
+    layers = []
+    for m in ours:
+        name = type(m).__name__
+        if name == "Linear":
+            lin = torch.nn.Linear(m.in_features, m.out_features, dtype=torch.float64)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(m.weight))
+                lin.bias.copy_(torch.from_numpy(m.bias))
+            layers.append(lin)
+        elif name == "BatchNorm1d":
+            layers.append(torch.nn.BatchNorm1d(m.num_features, dtype=torch.float64))
+        else:
+            layers.append(torch.nn.Sigmoid())
+    theirs = torch.nn.Sequential(*layers)
+    forward_backward_close(ours, theirs, rng.normal(size=(8, 5)), rng.normal(size=(8, 3)))
+    ours_grads = ours.gradients()
+    theirs_grads = [p.grad.numpy() for p in theirs.parameters()]
+    assert len(ours_grads) == len(theirs_grads)
+    for g, gt in zip(ours_grads, theirs_grads):
+        close(g, gt)

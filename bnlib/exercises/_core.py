@@ -7,8 +7,9 @@ more plain-text lines (what nbval compares) and renders as a coloured box in Jup
 from __future__ import annotations
 
 import html
+import textwrap
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -19,6 +20,8 @@ __all__ = [
     "check_number",
     "check_choice",
     "describe_array",
+    "answer_array",
+    "wrap_feedback",
 ]
 
 
@@ -194,6 +197,31 @@ def check_choice(answer: Any, correct: str, feedback: Mapping[str, str]) -> Feed
                     [feedback[key]])
 
 
-def all_pass(results: Iterable[Feedback]) -> bool:
-    """True when every feedback in ``results`` is correct."""
-    return all(r.correct for r in results)
+def answer_array(got) -> np.ndarray | None:
+    """A learner's answer as a float array, or None when it is not array-like (the checker
+    reports that itself; a diagnosis then has nothing to add)."""
+    try:
+        return np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return None
+
+
+def wrap_feedback(feedback: Feedback, width: int = 72) -> Feedback:
+    """Break the title and each detail of ``feedback`` into lines of at most ``width`` chars.
+
+    Used by the checkers of chapters 01-02, whose verdicts quote long sentences; the other
+    chapters' verdicts are short and printed as they are (wrapping them now would change
+    their stored outputs for no reader's gain).
+
+    Printed verdicts then fit the book's output boxes (which do not wrap); the HTML form is
+    unchanged, since a line break inside a sentence renders as a space. Details that show
+    an array stay on one line.
+    """
+    def wrap(text: str, indent: str) -> str:
+        if "array of shape" in text:  # keep an array's printout on one line
+            return text
+        lines = textwrap.wrap(text, width=width, break_on_hyphens=False,
+                              break_long_words=False)
+        return ("\n" + indent).join(lines) if lines else text
+    return Feedback(feedback.correct, wrap(feedback.title, "  "),
+                    [wrap(d, "   ") for d in feedback.details])

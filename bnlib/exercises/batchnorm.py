@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._core import Case, Feedback, check_cases, check_choice, check_number
+from ._core import Case, Feedback, answer_array, check_cases, check_choice, check_number
 
 __all__ = [
     "check_batchnorm_forward",
@@ -121,9 +121,8 @@ def _forward_cases() -> list[Case]:
 def _diagnose_forward(case: Case, got: Any) -> str | None:
     x, gamma, beta = case.args
     eps = case.kwargs.get("eps", _EPS)
-    try:
-        g = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
+    g = answer_array(got)
+    if g is None:
         return None
     if eps != _EPS and g.shape == x.shape and np.allclose(g, _forward_variant(x, gamma, beta)):
         return (f"your function ignores its eps argument: with eps={eps:g} it returned the "
@@ -230,7 +229,12 @@ def _diagnose_backward(case: Case, got: Any, inputs: dict) -> str | None:
     if any(np.isnan(p).any() for p in parts):
         return ("NaN: with a constant feature the variance is 0. Use cache.inv_std (it "
                 "includes eps) instead of 1 / np.sqrt(cache.var).")
-    for expected, message in _backward_mistakes(dy, x, cache):
+    return _matching_mistake(parts, _backward_mistakes(dy, x, cache))
+
+
+def _matching_mistake(parts, mistakes) -> str | None:
+    """The message of the first known mistake whose (dx, dgamma, dbeta) the answer matches."""
+    for expected, message in mistakes:
         if all(p.shape == np.shape(e) and np.allclose(p, e, rtol=1e-6, atol=1e-8)
                for p, e in zip(parts, expected)):
             return message
@@ -330,11 +334,7 @@ def _diagnose_backward2d(case: Case, got: Any, inputs: dict) -> str | None:
                     f"axis=(0, 2, 3).")
     if parts[0].shape != dy.shape:
         return f"dx must have the shape of x, {dy.shape}."
-    for expected, message in _backward2d_mistakes(dy, cache):
-        if all(p.shape == np.shape(e) and np.allclose(p, e, rtol=1e-6, atol=1e-8)
-               for p, e in zip(parts, expected)):
-            return message
-    return None
+    return _matching_mistake(parts, _backward2d_mistakes(dy, cache))
 
 
 def _backward2d_cases():
@@ -534,12 +534,14 @@ def running_stats_by_hand(batches, *, new_weight: float, ddof: int, init=(0.0, 1
     ddof: 1 for the unbiased batch variance (PyTorch's running_var), 0 for the biased one
     (Keras). init: the starting (running_mean, running_var); both libraries start at (0, 1).
     """
-    mean, var = init
+    from ..batchnorm import update_running_stats
+
+    mean, var = np.array([float(init[0])]), np.array([float(init[1])])
     for batch in batches:
         b = np.asarray(batch, dtype=float)
-        mean = (1 - new_weight) * mean + new_weight * b.mean()
-        var = (1 - new_weight) * var + new_weight * b.var(ddof=ddof)
-    return float(mean), float(var)
+        mean, var = update_running_stats(mean, var, b.mean(keepdims=True),
+                                         b.var(ddof=ddof, keepdims=True), new_weight)
+    return float(mean[0]), float(var[0])
 
 
 #: Relative tolerance of the running-statistics answers: three significant figures are enough

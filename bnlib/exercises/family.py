@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ..normalization import groupnorm_forward, statistics_shape
-from ._core import Case, Feedback, check_cases, check_choice
+from ._core import Case, Feedback, answer_array, check_cases, check_choice
 
 __all__ = [
     "group_norm_cases",
@@ -107,9 +107,8 @@ def group_norm_cases() -> list[Case]:
 
 def _diagnose(case: Case, got: Any) -> str | None:
     x, groups, gamma, beta = case.args
-    try:
-        g = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
+    g = answer_array(got)
+    if g is None:
         return None
     if g.shape != x.shape:
         return None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._core import Case, Feedback, check_cases, check_choice
+from ._core import Case, Feedback, answer_array, check_cases, check_choice
 
 __all__ = ["zscore_cases", "check_zscore", "check_standardize_widget", "check_intro_modes",
            "INTRO_MODES_FEEDBACK"]
@@ -32,9 +32,8 @@ def zscore_cases() -> list[Case]:
 def _diagnose(case: Case, got) -> str | None:
     """Name the typical mistakes: wrong sign, unbiased std, forgot to center or to scale."""
     x = np.asarray(case.args[0], dtype=float)
-    try:
-        g = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
+    g = answer_array(got)
+    if g is None:
         return None
     if g.shape != x.shape:
         return None

@@ -6,11 +6,9 @@
 """
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 
-from ._core import Case, Feedback, check_cases, check_choice
+from ._core import Case, Feedback, answer_array, check_cases, check_choice, wrap_feedback
 
 __all__ = [
     "wrap_feedback",
@@ -25,23 +23,6 @@ __all__ = [
     "format_share",
     "check_outlier_squeeze",
 ]
-
-
-def wrap_feedback(feedback: Feedback, width: int = 72) -> Feedback:
-    """Break the title and each detail of ``feedback`` into lines of at most ``width`` chars.
-
-    Printed verdicts then fit the book's output boxes (which do not wrap); the HTML form is
-    unchanged, since a line break inside a sentence renders as a space. Details that show
-    an array stay on one line.
-    """
-    def wrap(text: str, indent: str) -> str:
-        if "array of shape" in text:  # keep an array's printout on one line
-            return text
-        lines = textwrap.wrap(text, width=width, break_on_hyphens=False,
-                              break_long_words=False)
-        return ("\n" + indent).join(lines) if lines else text
-    return Feedback(feedback.correct, wrap(feedback.title, "  "),
-                    [wrap(d, "   ") for d in feedback.details])
 
 
 def reference_minmax(x_train: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -82,9 +63,8 @@ def _diagnose(case: Case, got) -> str | None:
     """Name the typical mistakes of min-max scaling."""
     x_train = np.asarray(case.args[0], dtype=float)
     x = np.asarray(case.args[1], dtype=float)
-    try:
-        g = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
+    g = answer_array(got)
+    if g is None:
         return None
     expected = np.asarray(case.expected)
     if g.shape != expected.shape:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..gd import contraction, explore, make_problem
-from ._core import Case, Feedback, check_cases, check_choice
+from ._core import Case, Feedback, answer_array, check_cases, check_choice
 from .scaling import wrap_feedback
 
 __all__ = [
@@ -91,9 +91,8 @@ def _diagnose(case: Case, got) -> str | None:
     """Name the typical mistakes of a standardization scaler."""
     x_train = np.asarray(case.args[0], dtype=float)
     x = np.asarray(case.args[1], dtype=float)
-    try:
-        g = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
+    g = answer_array(got)
+    if g is None:
         return None
     if g.shape != np.shape(case.expected):
         if g.shape == x.T.shape:

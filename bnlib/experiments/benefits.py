@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import nn
-from .figure1 import build_model, digits, train_run
+from .figure1 import build_model, digits, fit_digits, train_digits
 
 __all__ = [
     "final_run",
@@ -52,8 +52,8 @@ def final_run(*, bn: bool, lr: float, seed: int, steps: int = 1500, init_scale=N
     curve up to the divergence and counts as chance accuracy (0.1) from then on, so curves
     of every run have the same length.
     """
-    _, h = train_run(bn="before" if bn else None, lr=lr, seed=seed, steps=steps,
-                     init_scale=init_scale, eval_every=eval_every, activation=activation)
+    _, h = train_digits(bn="before" if bn else None, lr=lr, seed=seed, steps=steps,
+                        init_scale=init_scale, eval_every=eval_every, activation=activation)
     if steps % eval_every:
         raise ValueError(f"final_run: steps={steps} is not a multiple of eval_every={eval_every}")
     n_points = steps // eval_every
@@ -99,8 +99,8 @@ def placement_runs(*, seeds=(0, 1, 2), steps: int = 1500, lr: float = 0.5,
         for where in ("before", "after"):
             accs = []
             for seed in seeds:
-                _, h = train_run(bn=where, lr=lr, seed=seed, steps=steps,
-                                 eval_every=steps, activation=act)
+                _, h = train_digits(bn=where, lr=lr, seed=seed, steps=steps,
+                                    eval_every=steps, activation=act)
                 accs.append(float(h["test_acc"][-1]))
             out["acc"][f"{act}/{where}"] = accs
     return out
@@ -196,9 +196,9 @@ def noisy_bn_runs(*, seeds=(0, 1, 2), steps: int = 1500, lr: float = 0.5,
     for name in ("plain", "bn", "noisy"):
         curves = []
         for seed in seeds:
-            model = noisy_model(seed=seed) if name == "noisy" else None
-            _, h = train_run(bn=BN_MODES.get(name), lr=lr, seed=seed, steps=steps,
-                             eval_every=eval_every, model=model)
+            model = (noisy_model(seed=seed) if name == "noisy"
+                     else build_model(bn=BN_MODES.get(name), seed=seed))
+            h = fit_digits(model, lr=lr, seed=seed, steps=steps, eval_every=eval_every)
             curves.append([float(a) for a in h["test_acc"]])
         out["acc"][name] = curves
         out["step"] = [int(s) for s in h["step"]]
@@ -247,30 +247,27 @@ def landscape_run(*, bn: bool, lr: float = 0.5, seed: int = 0, steps: int = 1500
         params = model.parameters()
         saved = [np.copy(p) for p in params]
         bn_state = _bn_state(model)
-        was_training = getattr(model, "training", True)
-        model.train()
-        loss0, g0 = _loss_and_grads(model, xb, yb)
-        losses, changes, betas = [loss0], [], []
-        for c in multipliers:
-            for p, w, g in zip(params, saved, g0):
-                p[...] = w - c * lr * g
-            loss, g = _loss_and_grads(model, xb, yb)
-            diff = np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(g, g0)))
-            move = c * lr * np.sqrt(sum(np.sum(b ** 2) for b in g0))
-            losses.append(loss)
-            changes.append(diff)
-            betas.append(diff / move if move > 0 else 0.0)
-        for p, w in zip(params, saved):
-            p[...] = w
-        _restore_bn_state(bn_state)
-        if not was_training:
-            model.eval()
+        with nn.train_mode(model):
+            loss0, g0 = _loss_and_grads(model, xb, yb)
+            losses, changes, betas = [loss0], [], []
+            for c in multipliers:
+                for p, w, g in zip(params, saved, g0):
+                    p[...] = w - c * lr * g
+                loss, g = _loss_and_grads(model, xb, yb)
+                diff = np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(g, g0)))
+                move = c * lr * np.sqrt(sum(np.sum(b ** 2) for b in g0))
+                losses.append(loss)
+                changes.append(diff)
+                betas.append(diff / move if move > 0 else 0.0)
+            for p, w in zip(params, saved):
+                p[...] = w
+            _restore_bn_state(bn_state)
         finite = np.isfinite(losses)
         return {"loss_range": float(np.ptp(np.asarray(losses)[finite])),
                 "grad_change": float(max(changes)), "beta": float(max(betas))}
 
-    _, h = train_run(bn="before" if bn else None, lr=lr, seed=seed, steps=steps,
-                     eval_every=every, record=record)
+    _, h = train_digits(bn="before" if bn else None, lr=lr, seed=seed, steps=steps,
+                        eval_every=every, record=record)
     keep = [i for i, v in enumerate(h["loss_range"]) if v is not None]
     return {"step": [int(h["step"][i]) for i in keep],
             "loss_range": [h["loss_range"][i] for i in keep],
@@ -342,7 +339,7 @@ def weight_norm_growth(*, lrs=(0.5, 30.0), seed: int = 0, steps: int = 300) -> d
     for lr in lrs:
         model = build_model(bn="before", seed=seed)
         start = _row_norms(model)
-        train_run(bn="before", lr=lr, seed=seed, steps=steps, eval_every=steps, model=model)
+        fit_digits(model, lr=lr, seed=seed, steps=steps, eval_every=steps)
         end = _row_norms(model)
         out["runs"][f"{lr:g}"] = {"norm_start": start, "norm_end": end,
                                   "effective_lr_end": [lr / n ** 2 for n in end]}
@@ -372,7 +369,7 @@ def layer_scale_run(*, which: str, seed: int, scale: float = 10.0, lr: float = 0
               "output": linears[-1:]}[which]
     for lin in chosen:
         lin.weight *= scale * np.sqrt(lin.weight.shape[1])
-    _, h = train_run(bn=None, lr=lr, seed=seed, steps=steps, eval_every=steps, model=model)
+    h = fit_digits(model, lr=lr, seed=seed, steps=steps, eval_every=steps)
     return float(h["test_acc"][-1])
 
 
@@ -409,28 +406,25 @@ def ics_run(*, bn: bool, lr: float = 0.5, seed: int = 0, steps: int = 1500,
         params = model.parameters()
         saved = [np.copy(p) for p in params]
         bn_state = _bn_state(model)
-        was_training = getattr(model, "training", True)
-        model.train()
-        _loss_and_grads(model, xb, yb)
-        g = np.copy(target.dweight)
-        for m in below:
-            for p, dp in zip(m.parameters(), m.gradients()):
-                p -= lr * dp
-        _restore_bn_state(bn_state)
-        _loss_and_grads(model, xb, yb)
-        g2 = np.copy(target.dweight)
-        for p, w in zip(params, saved):
-            p[...] = w
-        _restore_bn_state(bn_state)
-        if not was_training:
-            model.eval()
+        with nn.train_mode(model):
+            _loss_and_grads(model, xb, yb)
+            g = np.copy(target.dweight)
+            for m in below:
+                for p, dp in zip(m.parameters(), m.gradients()):
+                    p -= lr * dp
+            _restore_bn_state(bn_state)
+            _loss_and_grads(model, xb, yb)
+            g2 = np.copy(target.dweight)
+            for p, w in zip(params, saved):
+                p[...] = w
+            _restore_bn_state(bn_state)
         ng, ng2 = np.linalg.norm(g), np.linalg.norm(g2)
         cos = float(np.sum(g * g2) / (ng * ng2)) if ng > 0 and ng2 > 0 else 0.0
         return {"ics_rel": float(np.linalg.norm(g - g2) / ng) if ng > 0 else 0.0,
                 "ics_cos": cos}
 
-    _, h = train_run(bn="before" if bn else None, lr=lr, seed=seed, steps=steps,
-                     eval_every=every, record=record)
+    _, h = train_digits(bn="before" if bn else None, lr=lr, seed=seed, steps=steps,
+                        eval_every=every, record=record)
     keep = [i for i, v in enumerate(h["ics_rel"]) if v is not None]
     return {"step": [int(h["step"][i]) for i in keep],
             "ics_rel": [h["ics_rel"][i] for i in keep],

@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from .. import nn
+from ..affine import SATURATION_Z, saturation_fraction  # re-exported: one definition
 from ..data import load_digits
 
 __all__ = [
@@ -23,7 +24,8 @@ __all__ = [
     "sigmoid_layer",
     "sigmoid_input",
     "saturation_fraction",
-    "train_run",
+    "fit_digits",
+    "train_digits",
     "run_figure1",
     "band_summary",
     "layer_drift",
@@ -32,10 +34,6 @@ __all__ = [
     "grid_point",
     "grid_key",
 ]
-
-#: |z| above which a sigmoid counts as saturated: sigmoid(z) < 0.05 or > 0.95.
-SATURATION_Z = float(np.log(19.0))
-
 
 @lru_cache(maxsize=1)
 def _digits_cached():
@@ -74,40 +72,37 @@ def sigmoid_input(model, x) -> np.ndarray:
     With BN before the activation this is the BN output; without BN, the linear output.
     """
     layer = sigmoid_layer(model)
-    was_training = model.training
-    model.eval()
     try:
-        model.forward(x, keep=True)
+        with nn.eval_mode(model):
+            model.forward(x, keep=True)
         z = model.activations[layer]
     finally:
-        model.train(was_training)
         model.activations = []
     return z
 
 
-def saturation_fraction(z, threshold: float = SATURATION_Z) -> float:
-    """Fraction of sigmoid inputs in the saturated region, |z| > threshold."""
-    z = np.asarray(z, dtype=float)
-    return float(np.mean(np.abs(z) > threshold))
-
-
-def train_run(*, bn: str | None, lr: float, seed: int, steps: int, init_scale=None,
-              batch_size: int = 60, eval_every: int = 50, activation: str = "sigmoid",
-              bias: bool = True, record=None, model=None):
-    """Build (unless ``model`` is given) and train the digits MLP; returns (model, history).
-
-    The history marks a divergence (``history.diverged``); ``record(model, step)`` is
-    :func:`bnlib.nn.train`'s callback, called at every evaluation.
-    """
+def fit_digits(model, *, lr: float, seed: int, steps: int, batch_size: int = 60,
+               eval_every: int = 50, record=None):
+    """Train ``model`` (a digits MLP, e.g. from :func:`build_model`) on the digits split with
+    plain SGD; returns its :class:`~bnlib.nn.History` (``history.diverged`` marks a
+    divergence). ``record(model, step)`` is :func:`bnlib.nn.train`'s callback, called at every
+    evaluation. The mini-batches are drawn from ``seed + 1000``."""
     x_train, x_test, y_train, y_test = digits()
-    if model is None:
-        model = build_model(bn=bn, seed=seed, init_scale=init_scale, activation=activation,
-                            bias=bias)
     rng = np.random.default_rng(seed + 1000)
-    history = nn.train(model, x_train, y_train, x_test=x_test, y_test=y_test,
-                       steps=steps, batch_size=batch_size, lr=lr, rng=rng,
-                       eval_every=eval_every, record=record)
-    return model, history
+    return nn.train(model, x_train, y_train, x_test=x_test, y_test=y_test,
+                    steps=steps, batch_size=batch_size, lr=lr, rng=rng,
+                    eval_every=eval_every, record=record)
+
+
+def train_digits(*, bn: str | None, lr: float, seed: int, steps: int, init_scale=None,
+                 batch_size: int = 60, eval_every: int = 50, activation: str = "sigmoid",
+                 bias: bool = True, record=None):
+    """Build the digits MLP (:func:`build_model`; bn: None, "before" or "after") and train
+    it with :func:`fit_digits`; returns (model, history)."""
+    model = build_model(bn=bn, seed=seed, init_scale=init_scale, activation=activation,
+                        bias=bias)
+    return model, fit_digits(model, lr=lr, seed=seed, steps=steps, batch_size=batch_size,
+                             eval_every=eval_every, record=record)
 
 
 def run_figure1(*, bn: bool, lr: float = 0.5, init_scale=None, steps: int = 2000,
@@ -136,8 +131,8 @@ def run_figure1(*, bn: bool, lr: float = 0.5, init_scale=None, steps: int = 2000
 
     model = build_model(bn="before" if bn else None, seed=seed, init_scale=init_scale)
     start = {"step": 0, "test_acc": nn.accuracy(model, x_test, y_test), **record(model, 0)}
-    _, history = train_run(bn=None, lr=lr, seed=seed, steps=steps, eval_every=eval_every,
-                           record=record, model=model)
+    history = fit_digits(model, lr=lr, seed=seed, steps=steps, eval_every=eval_every,
+                         record=record)
     keys = ["step", "test_acc", "p15", "p50", "p85", "saturation"]
     if keep_layer_stats:
         keys += ["unit_mean", "unit_std"]

@@ -15,17 +15,28 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from ..affine import affine_view, identity_params
+from ..affine import identity_params, rms_distance
+from ..batchnorm import batchnorm_forward
 from ..exercises.gamma_beta import check_identity
 from ..plotting import PALETTE
 from ._core import Widget
 
-__all__ = ["GammaBetaExplorer", "gamma_beta_explorer", "TrainingAnimator", "training_animator"]
+__all__ = ["affine_view", "GammaBetaExplorer", "gamma_beta_explorer", "TrainingAnimator", "training_animator"]
 
 
 def _density(values, edges):
     counts, _ = np.histogram(values, bins=edges, density=True)
     return counts
+
+
+def affine_view(x, gamma: float, beta: float, eps: float = 1e-5):
+    """What the gamma/beta slider widget shows for one unit x of shape (N,).
+
+    Returns (y, distance): the layer's output gamma * x_hat + beta and its RMS distance to x.
+    """
+    x = np.asarray(x, dtype=float).reshape(-1, 1)
+    y, _ = batchnorm_forward(x, np.array([float(gamma)]), np.array([float(beta)]), eps)
+    return y[:, 0], rms_distance(y, x)
 
 
 class GammaBetaExplorer(Widget):

@@ -1,7 +1,7 @@
 """Chapter 5 widgets: the batch-size slider and the regularization-run explorer.
 
-Both are thin: the computation is :func:`bnlib.noise.batch_noise_summary` (sampled on every
-move, seeded) and :func:`bnlib.experiments.regularization.summarize` (precomputed runs).
+Both are thin: the computation is :func:`batch_noise_summary` below (what the slider shows,
+from :mod:`bnlib.noise`; sampled on every move, seeded) and :func:`bnlib.experiments.regularization.summarize` (precomputed runs).
 """
 from __future__ import annotations
 
@@ -11,12 +11,34 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..exercises.noise import NOISE_TARGET_SIZES, check_noise_target
-from ..noise import batch_noise_summary
+from ..noise import _as_1d_float, normalized_value_samples, sample_batch_statistics
 from ..plotting import PALETTE
 from ._core import Widget
 
-__all__ = ["BatchNoiseExplorer", "batch_noise_explorer", "RegularizationExplorer",
+__all__ = ["batch_noise_summary", "BatchNoiseExplorer", "batch_noise_explorer", "RegularizationExplorer",
            "regularization_explorer"]
+
+
+def batch_noise_summary(values: np.ndarray, index: int, m: int, n_batches: int = 400, *,
+                        seed: int = 0) -> dict:
+    """Everything the batch-size widget shows for batch size ``m`` (pure and seeded).
+
+    Returns a dict: ``x_hat`` (n_batches,) normalized values of example ``index`` in random
+    batches that contain it; ``means`` and ``variances`` (n_batches,) statistics of random
+    batches; ``spread_x_hat``, ``spread_mean``, ``spread_var`` (standard deviations across
+    batches); ``sigma`` and ``var`` of the whole population; ``pred_mean`` = sigma / sqrt(m).
+    """
+    rng = np.random.default_rng(seed)
+    values = _as_1d_float(values, "batch_noise_summary")
+    x_hat = normalized_value_samples(values, index, m, n_batches, rng=rng)
+    means, variances = sample_batch_statistics(values, m, n_batches, rng=rng)
+    sigma = float(values.std())
+    return {
+        "m": int(m), "x_hat": x_hat, "means": means, "variances": variances,
+        "spread_x_hat": float(x_hat.std()), "spread_mean": float(means.std()),
+        "spread_var": float(variances.std()), "sigma": sigma, "var": sigma ** 2,
+        "mean": float(values.mean()), "pred_mean": sigma / np.sqrt(m),
+    }
 
 
 class BatchNoiseExplorer(Widget):

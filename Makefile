@@ -53,8 +53,10 @@ install: $(PY_STAMP) $(JS_STAMP)
 install-torch: $(PY_STAMP)
 	$(BIN)/python -m pip install -q -r requirements-torch.txt
 
+# A bnlib change can change any page, but Sphinx re-reads only pages whose source changed:
+# drop its doctrees too, or unchanged pages keep their old outputs and no widget manifest.
 $(BNLIB_STAMP): $(BNLIB_SRC)
-	rm -rf $(BUILD)/.jupyter_cache $(BUILD)/widget_manifest
+	rm -rf $(BUILD)/.jupyter_cache $(BUILD)/widget_manifest $(BUILD)/.doctrees
 	mkdir -p $(BUILD)
 	touch $@
 

@@ -29,7 +29,6 @@ __all__ = [
     "QuadraticProblem",
     "two_feature_data",
     "make_problem",
-    "gd_path",
     "steps_to_loss",
     "loss_grid",
     "predicted_steps",
@@ -174,17 +173,6 @@ def _iterate(problem: QuadraticProblem, lr: float, max_steps: int, w0, target=No
     return path, excesses, reached, diverged
 
 
-def gd_path(problem: QuadraticProblem, lr: float, steps: int,
-            w0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Run ``steps`` steps of gradient descent from ``w0`` (default: zeros).
-
-    Returns path: (k + 1, 2) weights and losses: (k + 1,), where k = steps, or fewer when the
-    run diverges (it stops once the excess loss exceeds 1e6 times the starting one).
-    """
-    path, excesses, _, _ = _iterate(problem, lr, int(steps), w0)
-    return np.array(path), problem.loss_star + np.array(excesses)
-
-
 def steps_to_loss(problem: QuadraticProblem, lr: float, target: float,
                   max_steps: int = 200_000, w0: np.ndarray | None = None) -> int | None:
     """Number of gradient-descent steps until the loss is at most ``target``.
@@ -271,7 +259,8 @@ class GDRun:
     """One measured gradient-descent run (what chapter 2's cells, exercise and explorer read).
 
     path: (k + 1, 2) weights; losses: (k + 1,); steps: steps to reach the target loss or None;
-    diverged: whether the run blew up; problem: the problem it ran on; target: the loss target.
+    diverged: whether the run blew up; problem: the problem it ran on; target: the loss target
+    (None for a run without one).
     """
 
     path: np.ndarray
@@ -279,18 +268,20 @@ class GDRun:
     steps: int | None
     diverged: bool
     problem: QuadraticProblem
-    target: float
+    target: float | None
 
 
 def explore(spread_ratio: float, lr: float, standardized: bool = False,
-            max_steps: int = 2000, delta: float = 1e-3) -> GDRun:
-    """Run gradient descent from zeros: stop at the target loss, at divergence
-    or after ``max_steps`` steps. The target is ``loss_star + delta``."""
+            max_steps: int = 2000, delta: float | None = 1e-3) -> GDRun:
+    """Run gradient descent from zeros on ``make_problem(spread_ratio, standardized)``: stop
+    at the target loss ``loss_star + delta``, at divergence (the excess loss above 1e6 times
+    the starting one) or after ``max_steps`` steps. ``delta=None``: no target, every step
+    is taken (then ``steps`` and ``target`` are None)."""
     p = make_problem(float(spread_ratio), bool(standardized))
     path, excesses, reached, diverged = _iterate(p, float(lr), int(max_steps), None,
                                                  target=delta)
     return GDRun(np.array(path), p.loss_star + np.array(excesses), reached, diverged, p,
-                 p.loss_star + delta)
+                 None if delta is None else p.loss_star + delta)
 
 
 def best_fixed_lr(problem: QuadraticProblem) -> float:

@@ -54,10 +54,12 @@ def test_gradient_matches_finite_differences():
     assert np.allclose(p.grad(w), numeric, rtol=1e-5)
 
 
-def test_gd_path_takes_gradient_steps():
+def test_a_run_without_target_takes_every_gradient_step():
     p = gd.make_problem(5.0)
     lr = 0.5 / p.eigenvalues[-1]
-    path, losses = gd.gd_path(p, lr, steps=30)
+    run = gd.explore(5.0, lr, max_steps=30, delta=None)
+    path, losses = run.path, run.losses
+    assert run.steps is None and run.target is None
     assert path.shape == (31, 2) and losses.shape == (31,)
     w = np.zeros(2)
     for k in range(30):
@@ -71,7 +73,8 @@ def test_a_diverging_run_stops_early_without_warnings():
     p = gd.make_problem(10.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        path, losses = gd.gd_path(p, 3.0 / p.eigenvalues[-1], steps=100_000)
+        far = gd.explore(10.0, 3.0 / p.eigenvalues[-1], max_steps=100_000, delta=None)
+        path, losses = far.path, far.losses
         run = gd.explore(10.0, 1.0, max_steps=100_000)
     assert len(path) < 1000 and np.all(np.isfinite(losses))
     assert run.diverged and run.steps is None
@@ -159,7 +162,8 @@ def test_best_fixed_lr_minimises_the_worst_factor_and_gives_the_closed_form_rate
 def test_contraction_is_the_measured_per_step_factor():
     p = gd.make_problem(6.0)
     lr = 1.5 / p.eigenvalues[-1]
-    path, _ = gd.gd_path(p, lr, 15)  # few steps: the fast direction stays above rounding
+    # few steps: the fast direction stays above rounding
+    path = gd.explore(6.0, lr, max_steps=15, delta=None).path
     lams, vecs = np.linalg.eigh(p.hessian)
     e = (path - p.w_star) @ vecs  # the error in eigen-coordinates
     measured = np.abs(e[1:] / e[:-1])

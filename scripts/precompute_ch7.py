@@ -1,6 +1,7 @@
 """Precompute chapter 7's training runs into bnlib/cache/ch7_runs.json.
 
     .venv/bin/python scripts/precompute_ch7.py        # about 2 min on one loaded core
+    .venv/bin/python scripts/precompute_ch7.py --finetune-only   # about 40 s
 
 For every seed: the precise-BN runs (:func:`bnlib.experiments.practice.precise_bn_run`) at
 two BN momenta (PyTorch's default 0.1 and Keras' default, 0.99 in Keras' convention, i.e.
@@ -24,8 +25,9 @@ from pathlib import Path  # noqa: E402
 from bnlib.experiments import rounded  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bnlib.experiments.practice import (FINETUNE, SOURCE, finetune_run, lag_trace,  # noqa: E402
-                                        model_arrays, precise_bn_run, source_model)
+from bnlib.experiments.practice import (CONDITIONS, FINETUNE, SOURCE,  # noqa: E402
+                                        finetune_run, lag_trace, model_arrays,
+                                        precise_bn_run, source_model)
 
 CACHE = Path(__file__).resolve().parent.parent / "bnlib" / "cache" / "ch7_runs.json"
 MODEL = CACHE.with_name("ch7_model.npz")
@@ -36,6 +38,8 @@ MOMENTA = (0.1, 0.01)
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=CACHE)
+    parser.add_argument("--finetune-only", action="store_true",
+                        help="keep the stored precise-BN and lag runs, recompute fine-tuning")
     parser.add_argument("--model-only", action="store_true",
                         help=f"only (re)write {MODEL.name}, the trained network of seed 0")
     args = parser.parse_args(argv)
@@ -44,8 +48,18 @@ def main(argv=None) -> int:
     if args.model_only:
         return 0
     start = time.perf_counter()
+    if args.finetune_only:
+        out = json.loads(args.out.read_text())
+        out["config"]["finetune"] = FINETUNE
+        out["config"]["conditions"] = [list(c) for c in CONDITIONS]
+        out["finetune"] = [finetune_run(s) for s in SEEDS]
+        args.out.write_text(json.dumps(rounded(out), separators=(",", ":")) + "\n")
+        print(f"wrote {args.out.name} (fine-tuning only) in "
+              f"{time.perf_counter() - start:.0f} s")
+        return 0
     out = {"config": {"source": SOURCE, "finetune": FINETUNE, "seeds": list(SEEDS),
-                      "momenta": list(MOMENTA)},
+                      "momenta": list(MOMENTA),
+                      "conditions": [list(c) for c in CONDITIONS]},
            "precise": {str(m): [precise_bn_run(s, bn_momentum=m) for s in SEEDS]
                        for m in MOMENTA},
            "lag": {str(m): lag_trace(0, bn_momentum=m) for m in MOMENTA}}

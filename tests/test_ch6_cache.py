@@ -74,3 +74,40 @@ def test_paired_table_of_the_cache(cache):
             cache["runs"]["gn"][bs]["final_test"])
         assert t["diff"]["gn"][bs] == pytest.approx(np.mean(gn - bn))
         assert t["mean"]["bn"][bs] == pytest.approx(bn.mean())
+
+
+def test_lower_learning_rate_search_is_complete_and_chosen_on_validation(cache):
+    """The second, lower grid for group and layer norm (scripts/precompute_ch6.py --low-lr):
+    a method gets a sweep at a lower rate only when that rate beats its first choice on
+    validation, and the sweep is complete."""
+    low_grid = cache["config"]["low_lr_grid"]
+    assert max(low_grid) < min(cache["config"]["lr_grid"])
+    for m, scores in cache["lr_search_low"].items():
+        assert sorted(map(float, scores)) == sorted(low_grid)
+        best = max(scores, key=scores.get)
+        first = cache["lr_search_val"][m][str(cache["base_lr"][m])]
+        if scores[best] > first:
+            assert cache["base_lr_low"][m] == float(best)
+        else:
+            assert m not in cache["base_lr_low"]
+    n_seeds = len(cache["config"]["seeds"])
+    for m, by_bs in cache["runs_low_lr"].items():
+        assert set(by_bs) == set(map(str, BATCH_SIZES))
+        for bs, run in by_bs.items():
+            assert len(run["final_test"]) == n_seeds and not any(run["diverged"])
+
+
+def test_recomputed_lower_rate_runs_match_the_cache(cache):
+    """The layer-norm sweep at the lower rate: its first 20 losses at batch size 2 match
+    tightly; the validation score of the lower search (two seeds at batch 32, 100 steps
+    each) matches within one validation image per seed (rounding over 100 steps may flip
+    an image on another CPU; the scores of the lower grid differ by 4 to 10 images)."""
+    m = "ln"
+    lr = cache["base_lr_low"][m]
+    seed = cache["config"]["seeds"][1]
+    rec = train_run(m, 2, seed, base_lr=lr, max_steps=20, test=False, **DEFAULTS)
+    np.testing.assert_allclose(rec["loss"], cache["runs_low_lr"][m]["2"]["loss"][1],
+                               atol=LOSS_TOL, rtol=0)
+    vals = [train_run(m, 32, s, base_lr=lr, test=False, **DEFAULTS)["final_val"]
+            for s in cache["config"]["lr_seeds"]]
+    assert abs(np.mean(vals) - cache["lr_search_low"][m][str(lr)]) <= 1 / DEFAULTS["n_val"]

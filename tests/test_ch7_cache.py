@@ -1,6 +1,7 @@
 """The precomputed chapter 7 runs (bnlib/cache/ch7_runs.json) match a recomputation, and the
 recorded benchmark has the fields the chapter prints."""
 import numpy as np
+import pytest
 
 from bnlib.experiments import load_cache
 from bnlib.experiments.practice import CONDITIONS, finetune_run, lag_trace
@@ -38,3 +39,36 @@ def test_stored_model_is_the_trained_source_model():
     # rounding but far below anything that changes a prediction.
     np.testing.assert_allclose(stored(x), trained.eval()(x), rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(stored(x).argmax(1), trained(x).argmax(1))
+
+
+def test_finetune_conditions_see_the_same_examples():
+    """The batch-2 and batch-10 fine-tuning runs see the same number of examples, with the
+    learning rate scaled linearly, and are evaluated after the same numbers of examples."""
+    from bnlib.experiments.practice import FINETUNE, finetune_schedule
+    sizes = {bs for *_, bs in CONDITIONS if bs is not None}
+    assert sizes == {2, 10}
+    for bs in sizes:
+        s = finetune_schedule(bs)
+        assert s["steps"] * bs == FINETUNE["examples"]
+        assert s["eval_every"] * bs == FINETUNE["eval_examples"]
+        assert s["lr"] / bs == FINETUNE["lr"] / FINETUNE["lr_batch"]
+    cache = load_cache("ch7_runs")["finetune"]
+    for name, _, mode, bs in CONDITIONS:
+        n_logs = 1 if mode is None else FINETUNE["examples"] // FINETUNE["eval_examples"] + 1
+        assert all(len(r[name]["val"]) == n_logs for r in cache)
+    with pytest.raises(ValueError, match="batch_size"):
+        finetune_schedule(3)
+
+
+def test_batch_2_finetune_cache_matches_a_recomputed_run():
+    """The frozen and updating runs at batch 2 (1500 steps): the first three evaluations
+    (after 0, 100 and 200 examples) match tightly, the chosen test accuracy within two test
+    images (rounding over 1500 steps may flip an image on another CPU; the two conditions
+    differ by about 70 images)."""
+    from bnlib.experiments.practice import chosen_test
+    conditions = [c for c in CONDITIONS if c[3] == 2]
+    run = finetune_run(1, conditions=conditions)
+    cached = load_cache("ch7_runs")["finetune"][1]
+    for name, *_ in conditions:
+        np.testing.assert_allclose(run[name]["test"][:3], cached[name]["test"][:3], atol=1e-4)
+        assert abs(chosen_test(run[name]) - chosen_test(cached[name])) <= 2 / 300 + 1e-9

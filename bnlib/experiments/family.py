@@ -34,7 +34,8 @@ from ..data import load_digits
 from ..normalization import GroupNorm
 
 __all__ = ["METHODS", "LABELS", "BATCH_SIZES", "DEFAULTS", "splits", "build_model", "train_run",
-           "choose_base_lr", "paired_table", "curves_at", "CACHE_NAME"]
+           "choose_base_lr", "paired_table", "curves_at", "CACHE_NAME",
+           "residual_gradient_norms"]
 
 METHODS = ("bn", "gn", "ln", "none")
 LABELS = {"bn": "batch norm", "gn": "group norm", "ln": "layer norm", "none": "no norm"}
@@ -137,14 +138,16 @@ def train_run(method: str, batch_size: int, seed: int, *, base_lr: float,
     return rec
 
 
-def choose_base_lr(grid, *, seeds=(0, 1), batch_size: int = 32, **settings) -> dict:
+def choose_base_lr(grid, *, seeds=(0, 1), batch_size: int = 32, methods=METHODS,
+                   **settings) -> dict:
     """For each method, the ``base_lr`` of ``grid`` with the best mean final validation
-    accuracy at ``batch_size`` over ``seeds`` (the test set is not used).
+    accuracy at ``batch_size`` over ``seeds`` (the test set is not used). methods: a subset of
+    METHODS (the chapter's second, lower grid searches only group and layer norm).
 
     Returns {method: {"chosen": lr, "val": {lr: mean validation accuracy}}}.
     """
     out = {}
-    for method in METHODS:
+    for method in methods:
         scores = {}
         for lr in grid:
             accs = [train_run(method, batch_size, s, base_lr=lr, test=False, **settings)
@@ -186,4 +189,51 @@ def curves_at(runs: dict, batch_size, methods=METHODS) -> dict:
         rec = runs[m][bs]
         out[m] = (np.asarray(rec["seen"], dtype=float),
                   np.mean(np.asarray(rec["val_acc"], dtype=float), axis=0))
+    return out
+
+
+def residual_gradient_norms(depths=(2, 8, 32, 128), *, width: int = 32, n: int = 64,
+                            seed: int = 0) -> dict:
+    """Pre-LN vs post-LN residual stacks at initialization (Xiong et al. 2020, in miniature).
+
+    A stack of ``depth`` blocks on (n, width) inputs, each block an MLP branch
+    ``F(h) = Linear(ReLU(Linear(h)))`` (attention left out):
+
+    - post-LN (the original transformer): ``h <- LN(h + F(h))``;
+    - pre-LN: ``h <- h + F(LN(h))``, and one final LN after the last block.
+
+    The same weights (seeded) and a random output gradient for both placements; returns
+    ``{"pre": [...], "post": [...]}``: for each depth, the Frobenius norm of the gradient of
+    the last block's second Linear weight (the parameters nearest the output, whose large
+    post-LN gradients Xiong et al. blame for the need for warm-up).
+    """
+    from ..normalization import LayerNorm
+
+    out = {"pre": [], "post": []}
+    for depth in depths:
+        for placement in out:
+            rng = np.random.default_rng(seed)
+            x = rng.normal(size=(n, width))
+            dy = rng.normal(size=(n, width)) / n
+            blocks = [(nn.Linear(width, width, rng=rng), nn.ReLU(),
+                       nn.Linear(width, width, rng=rng), LayerNorm(width))
+                      for _ in range(depth)]
+            final, h = LayerNorm(width), x
+            for lin1, act, lin2, ln in blocks:
+                if placement == "pre":
+                    h = h + lin2(act(lin1(ln(h))))
+                else:
+                    h = ln(h + lin2(act(lin1(h))))
+            if placement == "pre":
+                final(h)                       # the final LN; its output is not needed
+                g = final.backward(dy)
+            else:
+                g = dy
+            for lin1, act, lin2, ln in reversed(blocks):
+                if placement == "pre":
+                    g = g + ln.backward(lin1.backward(act.backward(lin2.backward(g))))
+                else:
+                    g = ln.backward(g)
+                    g = g + lin1.backward(act.backward(lin2.backward(g)))
+            out[placement].append(float(np.linalg.norm(blocks[-1][2].dweight)))
     return out

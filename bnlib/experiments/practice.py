@@ -12,8 +12,8 @@ activation (:func:`source_model`), trained with SGD + momentum on the digits tra
   (:func:`new_domain`). Split into a small labelled fine-tuning set, a validation split and a
   test split (:func:`domain_splits`); compare no adaptation, AdaBN (recompute the BN
   statistics on the new images, no labels; Li et al. 2018), and fine-tuning with frozen
-  (eval-mode) or updating (train-mode) statistics at two batch sizes. The number of
-  fine-tuning steps is chosen on the validation split, per run.
+  (eval-mode) or updating (train-mode) statistics at two batch sizes, each on the same
+  number of examples. The stopping point is chosen on the validation split, per run.
 
 Every function is pure and seeded: the same arguments give the same numbers.
 scripts/precompute_ch7.py stores the runs in ``bnlib/cache/ch7_*.json``.
@@ -42,6 +42,7 @@ __all__ = [
     "lag_trace",
     "FINETUNE",
     "CONDITIONS",
+    "finetune_schedule",
     "finetune",
     "finetune_run",
     "paired_difference",
@@ -206,19 +207,36 @@ def domain_splits(per_class: int = 5, n_val: int = 190) -> dict:
             "test": (x[test], y_test[test])}
 
 
-#: Fine-tuning settings: plain SGD, evaluated on the validation split every ``eval_every``.
-FINETUNE = {"steps": 300, "lr": 0.05, "eval_every": 10}
+#: Fine-tuning settings: plain SGD. Every fine-tuning condition sees the same number of
+#: examples (``examples``: 300 steps at batch 10, 1500 at batch 2), with the learning rate
+#: scaled linearly with the batch size (``lr`` at ``lr_batch``, as chapter 6's sweep does),
+#: and is evaluated on the validation split after every ``eval_examples`` examples (every 10
+#: steps at batch 10, every 50 at batch 2), so the conditions are compared at equal data.
+FINETUNE = {"examples": 3000, "lr": 0.05, "lr_batch": 10, "eval_examples": 100}
 
 #: The conditions of :func:`finetune_run`: (name, AdaBN first?, BN mode while fine-tuning,
-#: fine-tuning batch size; None: no fine-tuning).
+#: fine-tuning batch size; None: no fine-tuning). "ft frozen, batch 2" is the control that
+#: separates what small batches do to the statistics from what they do to SGD.
 CONDITIONS = (
     ("source", False, None, None),
     ("adabn", True, None, None),
     ("ft frozen, batch 10", False, "frozen", 10),
     ("ft updating, batch 10", False, "train", 10),
+    ("ft frozen, batch 2", False, "frozen", 2),
     ("ft updating, batch 2", False, "train", 2),
     ("adabn + ft frozen, batch 10", True, "frozen", 10),
 )
+
+
+def finetune_schedule(batch_size: int) -> dict:
+    """Steps, learning rate and evaluation interval of a fine-tuning run at ``batch_size``
+    (:data:`FINETUNE`: the same number of examples for every batch size, linear lr scaling)."""
+    if FINETUNE["examples"] % batch_size or FINETUNE["eval_examples"] % batch_size:
+        raise ValueError(f"finetune_schedule: batch_size is {batch_size}; expected a divisor "
+                         f"of {FINETUNE['eval_examples']}")
+    return {"steps": FINETUNE["examples"] // batch_size,
+            "lr": FINETUNE["lr"] * batch_size / FINETUNE["lr_batch"],
+            "eval_every": FINETUNE["eval_examples"] // batch_size}
 
 
 def finetune(model, x, y, *, bn_mode: str, batch_size: int, steps: int, lr: float, rng,
@@ -258,7 +276,7 @@ def finetune_run(seed: int, *, splits: dict | None = None, conditions=CONDITIONS
     """Every condition of :data:`CONDITIONS` for one source model (seed).
 
     Returns ``{name: {"val": [...], "test": [...]}}``: the accuracies on the new domain's
-    validation and test splits at step 0, eval_every, ... of fine-tuning (one entry for
+    validation and test splits after 0, 100, 200, ... fine-tuning examples (one entry for
     the conditions without fine-tuning), plus ``"source_test"`` on the original test split.
     """
     splits = splits or domain_splits()
@@ -277,9 +295,8 @@ def finetune_run(seed: int, *, splits: dict | None = None, conditions=CONDITIONS
             log = [evaluate(model)]
         else:
             log = finetune(model, x_ft, y_ft, bn_mode=bn_mode, batch_size=bs,
-                           steps=FINETUNE["steps"], lr=FINETUNE["lr"],
                            rng=np.random.default_rng(100 + seed), evaluate=evaluate,
-                           eval_every=FINETUNE["eval_every"])
+                           **finetune_schedule(bs))
         out[name] = {"val": [v for v, _ in log], "test": [t for _, t in log]}
     return out
 

@@ -102,7 +102,14 @@ def test_page_renders_offline(page, book_html, server, browser):
         math = tab.evaluate(MATH_STATE)
         widgets = tab.evaluate(WIDGET_STATE)
         broken = tab.evaluate(BROKEN_IMAGES)
-        tab.screenshot(path=str(screenshot_path(book_html, page)), full_page=True)
+        # The screenshot is for people (to look at the page), not something the test checks:
+        # a full-page capture of a long page (book/api.html) timed out at 30 s on this 2-core
+        # machine at a load average of 8, so it may fail without failing the test.
+        try:
+            tab.screenshot(path=str(screenshot_path(book_html, page)), full_page=True,
+                           timeout=120_000)
+        except Exception as exc:  # noqa: BLE001 - a Playwright timeout
+            print(f"{page}: screenshot not taken ({type(exc).__name__})")
     finally:
         context.close()
 

@@ -645,8 +645,9 @@ def check_keras_equivalent(convention: str, momentum: float, **_ignored: Any) ->
 _EVAL_MODE_FEEDBACK = {
     "A": "No. In training mode the layer ignores its running averages and normalizes with the "
          "statistics of the batch in front of it, so outputs differ from eval mode.",
-    "B": "Partly. Training mode does also overwrite the running averages with test statistics, "
-         "but the immediate damage is that the outputs use the current batch's statistics.",
+    "B": "No, because of the word 'only'. Training mode does also overwrite the running "
+         "averages with test statistics, but the immediate damage is that the outputs use "
+         "the current batch's statistics.",
     "C": "Yes. Each prediction then depends on the other examples in the batch: a batch of one "
          "class is normalized towards the average and predictions collapse; a single example "
          "is either rejected or normalized to beta.",

@@ -48,7 +48,8 @@ _BIAS_FEEDBACK = {
          "contains b too, and eval mode subtracts it just as training mode subtracts the "
          "batch mean. b cancels in both modes (it never changes, since its gradient is 0).",
     "D": "Right: the batch mean absorbs b, the output is unchanged and dL/db = 0 "
-         "(the cell above prints both). Model code therefore builds such layers with "
+         "(the cell above prints both). The bias is a redundant parameter: this chapter's "
+         "network keeps it, which is harmless, and model code often drops it with "
          "bias=False.",
 }
 

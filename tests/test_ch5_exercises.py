@@ -123,7 +123,8 @@ def test_eval_statistics(answer, ok, phrase):
 
 
 @pytest.mark.parametrize("answer, ok, phrase", [
-    ("C", True, "only the noise"), (" c", True, "only the noise"),
+    ("C", True, "closest noise-free control"),
+    (" c", True, "closest noise-free control"),
     ("A", False, "everything batch normalization does"), ("B", False, "gradient through"),
     ("D", False, "SGD noise"), (None, False, "one of"), ("E", False, "one of")])
 def test_noise_control(answer, ok, phrase):

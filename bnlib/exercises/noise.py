@@ -224,9 +224,11 @@ def check_noise_control(answer: Any) -> Feedback:
              "the statistics, and the chapter shows that this alone costs accuracy. The "
              "difference mixes two causes.",
         "C": "Yes: whole-set statistics keep the normalization, gamma and beta and the gradient "
-             "through the statistics, and differ from BN only in the statistics being those of "
-             "all 200 images instead of the mini-batch: only the noise is gone. Pair the runs "
-             "by seed and read the difference with its standard error.",
+             "through the statistics, and remove the batch noise: the statistics are those of "
+             "all 200 images instead of the mini-batch. It is the closest noise-free control, "
+             "not an exact copy of BN: through those statistics every step's gradient depends "
+             "on all 200 images. Pair the runs by seed and read the difference with its "
+             "standard error.",
         "D": "No: changing the batch size changes the SGD noise of the gradient and the number "
              "of examples per step too, not only the noise of the batch statistics.",
     })

@@ -360,13 +360,15 @@ def test_largest_lr_widget_exercise():
     assert "spread ratio to 8" in text(check_largest_lr(5, 0.9 * limit, False))
 
 
-def test_notebook_lists_the_leakage_options_the_checker_explains():
+@pytest.mark.parametrize("options", [LEAKAGE_OPTIONS, SCALER_OPTIONS],
+                         ids=["leakage", "choose-scaler"])
+def test_notebook_lists_the_options_the_checker_explains(options):
     import json
     from pathlib import Path
     nb = json.loads((Path(__file__).parents[1] / "notebooks" / "01_min_max_scaling.ipynb")
                     .read_text(encoding="utf-8"))
     text_cells = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    for key, option in LEAKAGE_OPTIONS.items():
+    for key, option in options.items():
         assert f"**{key}.** {option}" in text_cells, key
 
 
@@ -385,13 +387,3 @@ def test_choose_scaler_options_are_alike_and_the_answer_is_neither_b_nor_the_lon
     assert max(lengths.values()) < 1.3 * min(lengths.values())
     assert check_choose_scaler("C").correct and lengths["C"] < max(lengths.values())
     assert not any(check_choose_scaler(k).correct for k in "ABD")
-
-
-def test_notebook_lists_the_scaler_options_the_checker_explains():
-    import json
-    from pathlib import Path
-    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "01_min_max_scaling.ipynb")
-                    .read_text(encoding="utf-8"))
-    text_cells = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    for key, option in SCALER_OPTIONS.items():
-        assert f"**{key}.** {option}" in text_cells, key
